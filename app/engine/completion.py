@@ -1,0 +1,225 @@
+"""Semantic inpainting by latent search (Yeh et al., CVPR 2017).
+
+For K candidates z in [-1, 1]^d, minimise per candidate
+
+    L(z) = || W * (G(z) - y) ||_1  +  lambda * log(1 - D(G(z)))
+
+with Adam, projecting z back onto [-1, 1]^d after every step. W holds the
+importance weights (see `masks.importance_weights`). The steps between two
+progress reports run fused in one `tf.function` (a `tf.while_loop`), and the
+chunk length adapts so that a report is due about every `report_seconds`.
+
+Images in and out: (H, W, C), C = 3 (RGB) or 1 (gray). Floats are in [-1, 1],
+uint8 in [0, 255]. Masks: (H, W) float32, 1 = known pixel.
+"""
+import dataclasses
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from app.engine.blend import poisson_blend
+from app.engine.masks import check_inputs, importance_weights
+
+ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
+
+
+@dataclasses.dataclass
+class CompletionParams:
+    """Search settings. Defaults were chosen on validation data; see BENCHMARKS.md."""
+
+    steps: int = 600            # Adam steps
+    restarts: int = 8           # K candidates searched in one batch
+    lam: float = 0.003          # weight of the perceptual term log(1 - D(G(z)))
+    lr: float = 0.03            # Adam learning rate on z
+    window: int = 7             # importance-weight window (odd)
+    blend: bool = True          # Poisson-blend the fill into the known pixels
+    seed: int | None = None     # fixes the initial z; None draws a fresh one
+    report_seconds: float = 0.15  # target time between progress reports
+
+    def check(self):
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if self.restarts < 1:
+            raise ValueError(f"restarts must be at least 1, got {self.restarts}")
+        if not np.isfinite(self.lam) or self.lam < 0:
+            raise ValueError(f"lambda must be finite and >= 0, got {self.lam}")
+        if not np.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be finite and > 0, got {self.lr}")
+        if self.window < 1 or self.window % 2 == 0:
+            raise ValueError(f"window must be a positive odd number, got {self.window}")
+        return self
+
+
+@dataclasses.dataclass
+class Progress:
+    """One report. Loss arrays are per candidate, shape (K,)."""
+
+    step: int
+    steps: int
+    contextual: np.ndarray
+    perceptual: np.ndarray
+    total: np.ndarray
+    best: int
+    image: np.ndarray           # (H, W, C) uint8: known pixels + the best candidate's fill
+    fill: np.ndarray            # (H, W, C) float32 in [-1, 1]: G(z_best)
+    z: np.ndarray               # (latent_dim,) float32: z_best
+
+    def best_losses(self):
+        i = self.best
+        return {"contextual": float(self.contextual[i]), "perceptual": float(self.perceptual[i]),
+                "total": float(self.total[i])}
+
+
+@dataclasses.dataclass
+class Result:
+    image: np.ndarray           # (H, W, C) uint8, blended if asked
+    raw: np.ndarray             # (H, W, C) uint8, known pixels + fill, not blended
+    fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere
+    z: np.ndarray               # (latent_dim,) float32, the best candidate
+    losses: dict                # the best candidate's final losses
+    steps: int                  # steps run (fewer than asked if cancelled)
+    seconds: float
+    cancelled: bool = False
+
+
+def to_uint8(x):
+    """[-1, 1] float -> [0, 255] uint8."""
+    return np.clip(np.rint((np.asarray(x) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def to_float(x):
+    """[0, 255] uint8 -> [-1, 1] float32."""
+    return np.asarray(x, np.float32) / 127.5 - 1.0
+
+
+class Completer:
+    """Runs completions on one model. Thread-safe; build once and reuse."""
+
+    def __init__(self, model):
+        self.model = model
+        h, w, c = model.image_shape
+        d = model.latent_dim
+        f32 = tf.float32
+        self._chunk = tf.function(self._run_chunk, input_signature=[
+            tf.TensorSpec([None, d], f32), tf.TensorSpec([None, d], f32), tf.TensorSpec([None, d], f32),
+            tf.TensorSpec([], f32), tf.TensorSpec([], tf.int32),
+            tf.TensorSpec([h, w, c], f32), tf.TensorSpec([h, w, 1], f32), tf.TensorSpec([d], f32),
+            tf.TensorSpec([], f32), tf.TensorSpec([], f32)])
+        self._free = np.ones(d, np.float32)
+        cond = model.conditioning
+        if cond:
+            self._free[cond["offset"]:cond["offset"] + cond["num_classes"]] = 0.0
+
+    # 1. The loss of every candidate, and the images it was computed on.
+    def _losses(self, z, y, w, lam):
+        images = self.model.generate(z)[0]
+        contextual = tf.reduce_sum(tf.abs(w * (images - y)), axis=[1, 2, 3])
+        logit = self.model.discriminate(images)[1]
+        if self.model.perceptual == "neg_critic":
+            perceptual = -logit
+        else:
+            perceptual = -tf.nn.softplus(logit)   # log(1 - sigmoid(logit)), stable
+        return contextual + lam * perceptual, contextual, perceptual, images
+
+    # 2. n Adam steps with projection, fused; then the losses at the new z.
+    def _run_chunk(self, z, m, v, t, n, y, w, free, lam, lr):
+        def body(i, z, m, v, t):
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                # Candidates are independent, so the gradient of the sum is each one's own.
+                objective = tf.reduce_sum(self._losses(z, y, w, lam)[0])
+            g = tape.gradient(objective, z) * free
+            t = t + 1.0
+            m = ADAM_B1 * m + (1.0 - ADAM_B1) * g
+            v = ADAM_B2 * v + (1.0 - ADAM_B2) * tf.square(g)
+            step = lr * (m / (1.0 - ADAM_B1 ** t)) / (tf.sqrt(v / (1.0 - ADAM_B2 ** t)) + ADAM_EPS)
+            return i + 1, tf.clip_by_value(z - step, -1.0, 1.0), m, v, t
+
+        _, z, m, v, t = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), z, m, v, t))
+        total, contextual, perceptual, images = self._losses(z, y, w, lam)
+        return z, m, v, t, total, contextual, perceptual, images
+
+    def warm_up(self):
+        """Trace the fused step once so that the first real job does not pay for it."""
+        h, w, c = self.model.image_shape
+        mask = np.ones((h, w), np.float32)
+        mask[: h // 2] = 0
+        for item in self.iterate(np.zeros((h, w, c), np.float32), mask,
+                                 CompletionParams(steps=2, restarts=1, seed=0, blend=False)):
+            pass
+        return item
+
+    def initial_latents(self, restarts, seed):
+        """(K, d) float32: z ~ U(-1, 1), with class codes cycled over candidates."""
+        rng = np.random.default_rng(seed)
+        z = rng.uniform(-1.0, 1.0, (restarts, self.model.latent_dim)).astype(np.float32)
+        cond = self.model.conditioning
+        if cond:
+            k, off = cond["num_classes"], cond["offset"]
+            z[:, off:off + k] = np.eye(k, dtype=np.float32)[np.arange(restarts) % k]
+        return z
+
+    def iterate(self, image, mask, params=None):
+        """Yield a `Progress` per chunk (the first at step 0), then the `Result`.
+
+        image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known.
+        Stop iterating to cancel; the work stops within one chunk.
+        """
+        params = (params or CompletionParams()).check()
+        image, mask = check_inputs(image, mask, self.model.image_shape)
+        t0 = time.perf_counter()
+        y = tf.constant(image)
+        w = tf.constant(importance_weights(mask, params.window)[..., None])
+        known = mask[..., None]
+        z = tf.constant(self.initial_latents(params.restarts, params.seed))
+        m = v = tf.zeros_like(z)
+        t = tf.constant(0.0)
+        args = (y, w, tf.constant(self._free), tf.constant(float(params.lam)), tf.constant(float(params.lr)))
+        step, n = 0, 0
+        while True:
+            started = time.perf_counter()
+            z, m, v, t, total, ctx, perc, images = self._chunk(z, m, v, t, tf.constant(n), *args)
+            step += n
+            total = total.numpy()
+            best = int(np.argmin(total))
+            fill = images[best].numpy()
+            progress = Progress(step, params.steps, ctx.numpy(), perc.numpy(), total, best,
+                                to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy())
+            if step >= params.steps:
+                break
+            yield progress
+            # 3. Size the next chunk so a report is due about every report_seconds.
+            elapsed = time.perf_counter() - started
+            per_step = elapsed / n if n else elapsed / 2
+            n = int(np.clip(params.report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
+            n = min(n, params.steps - step)
+        yield self.finish(progress, mask, params, t0)
+
+    def finish(self, progress, mask, params, started, cancelled=False):
+        """The `Result` for the state a progress report describes (blended if asked)."""
+        fill8 = to_uint8(progress.fill)
+        blended = poisson_blend(fill8, progress.image, mask) if params.blend else progress.image
+        return Result(blended, progress.image, fill8, progress.z, progress.best_losses(),
+                      progress.step, time.perf_counter() - started, cancelled)
+
+    def complete(self, image, mask, params=None, on_progress=None, cancelled=None):
+        """Run to the end and return the `Result`.
+
+        on_progress(Progress) is called per chunk; if cancelled() turns true the
+        search stops within one chunk and the best completion so far is returned
+        with `cancelled=True`.
+        """
+        started = time.perf_counter()
+        params = (params or CompletionParams()).check()
+        gen = self.iterate(image, mask, params)
+        for item in gen:
+            if isinstance(item, Result):
+                return item
+            if on_progress:
+                on_progress(item)
+            if cancelled and cancelled():
+                gen.close()
+                known = check_inputs(image, mask, self.model.image_shape)[1]
+                return self.finish(item, known, params, started, cancelled=True)
+        raise RuntimeError("the completion ended without a result")

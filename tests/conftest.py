@@ -1,0 +1,51 @@
+"""Fixtures shared by every test package: tiny randomly initialised GANs that go
+through the real export path, and the shared datasets when they are present."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from training import checkpoint, export  # noqa: E402
+from training.config import ModelConfig  # noqa: E402
+from training.data import default_data_dir  # noqa: E402
+from training.gans import build_gan  # noqa: E402
+
+DATA_DIR = default_data_dir()
+needs_shared_data = pytest.mark.skipif(
+    not os.path.exists(os.path.join(DATA_DIR, "faces64_val.npz")),
+    reason=f"shared datasets not found in {DATA_DIR} (clone with ../shared beside it, or set REGEN_DATA)")
+
+TINY_RGB = ModelConfig(arch="dcgan", image_shape=(16, 16, 3), latent_dim=8,
+                       g_filters=(16, 8), d_filters=(8, 16))
+TINY_GRAY = ModelConfig(arch="dcgan", image_shape=(16, 16, 1), latent_dim=8,
+                        g_filters=(16, 8), d_filters=(8, 16))
+
+
+def make_tiny_model(models_dir, run_dir, name, cfg, seed=0):
+    """Build a random GAN, checkpoint it and export it with training.export."""
+    keras.utils.set_random_seed(seed)
+    gan = build_gan(cfg)
+    checkpoint.save(run_dir, gan, 0, {"dataset": "generated", "batch": 4})
+    export.export(run_dir, name, title=f"tiny {name}", models_dir=str(models_dir), samples=False)
+    samples = os.path.join(models_dir, name, "samples")
+    os.makedirs(samples)
+    rng = np.random.default_rng(seed)
+    from PIL import Image
+    for i in range(3):
+        img = rng.integers(0, 256, cfg.image_shape, dtype=np.uint8)
+        Image.fromarray(img[..., 0] if cfg.image_shape[-1] == 1 else img).save(
+            os.path.join(samples, f"{i:03d}.png"))
+    return gan
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """(models_dir, {name: keras GAN}) with a tiny RGB model 'tiny' and a gray one 'tiny-gray'."""
+    root = tmp_path_factory.mktemp("tiny")
+    models_dir = root / "models"
+    gans = {"tiny": make_tiny_model(models_dir, str(root / "run-rgb"), "tiny", TINY_RGB),
+            "tiny-gray": make_tiny_model(models_dir, str(root / "run-gray"), "tiny-gray", TINY_GRAY, 1)}
+    return str(models_dir), gans

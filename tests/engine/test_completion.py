@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from app.engine.completion import Completer, CompletionParams, Progress, Result, to_float, to_uint8
+from app.engine.model import load_model
+
+
+@pytest.fixture(scope="module")
+def completer(tiny_models):
+    c = Completer(load_model(tiny_models[0], "tiny"))
+    c.warm_up()
+    return c
+
+
+def centre_hole(size=16, frac=0.5):
+    m = np.ones((size, size), np.float32)
+    a, b = int(size * (1 - frac) / 2), int(size * (1 + frac) / 2)
+    m[a:b, a:b] = 0
+    return m
+
+
+def psnr(a, b, data_range=255.0):
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return np.inf if mse == 0 else 10 * np.log10(data_range ** 2 / mse)
+
+
+def toy_problem(completer, seed=3):
+    """y = G(z*) for a z* in the prior: the hole has an exact answer."""
+    z_star = np.random.default_rng(seed).uniform(-0.8, 0.8, (1, completer.model.latent_dim)).astype(np.float32)
+    return completer.model.generate(tf.constant(z_star))[0].numpy()[0]
+
+
+def test_toy_inverse_problem_is_recovered_within_300_steps(completer):
+    truth = toy_problem(completer)
+    mask = centre_hole()                     # a 25% centre hole
+    result = completer.complete(truth, mask, CompletionParams(steps=300, restarts=8, seed=0, blend=False))
+    hole = mask < 0.5
+    score = psnr(result.image[hole], to_uint8(truth)[hole])
+    assert score >= 30, f"hole PSNR {score:.1f} dB"
+
+
+def test_known_pixels_are_kept_exactly(completer):
+    image = to_float(np.random.default_rng(0).integers(0, 256, (16, 16, 3)))
+    mask = centre_hole()
+    for blend in (True, False):
+        result = completer.complete(image, mask, CompletionParams(steps=5, restarts=2, seed=1, blend=blend))
+        known = mask > 0.5
+        assert np.array_equal(result.image[known], to_uint8(image)[known])
+
+
+def test_progress_reports_then_result(completer):
+    image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
+    items = list(completer.iterate(image, mask, CompletionParams(steps=20, restarts=3, seed=0)))
+    progress, result = items[:-1], items[-1]
+    assert isinstance(result, Result) and all(isinstance(p, Progress) for p in progress)
+    assert progress[0].step == 0, "the first report shows the starting point"
+    steps = [p.step for p in progress] + [result.steps]
+    assert steps == sorted(steps) and result.steps == 20
+    p = progress[-1]
+    assert p.total.shape == p.contextual.shape == p.perceptual.shape == (3,)
+    np.testing.assert_allclose(p.total, p.contextual + 0.003 * p.perceptual, rtol=1e-5)
+    assert p.best == int(np.argmin(p.total))
+    assert p.image.dtype == np.uint8 and p.image.shape == (16, 16, 3)
+    assert np.all(p.perceptual <= 0), "log(1 - D) is never positive"
+
+
+def test_z_stays_in_the_prior_box(completer):
+    image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
+    # Adam's first step moves every coordinate by lr: with lr = 5 each one lands outside
+    # [-1, 1] unless projected back onto the box.
+    one_step = completer.complete(image, mask, CompletionParams(steps=1, restarts=4, seed=0, lr=5.0))
+    np.testing.assert_array_equal(np.abs(one_step.z), 1.0)
+    for item in completer.iterate(image, mask, CompletionParams(steps=30, restarts=4, seed=0, lr=5.0)):
+        assert np.all(np.abs(item.z) <= 1.0)
+
+
+def test_cancel_stops_within_one_chunk(completer):
+    image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
+    seen = []
+    result = completer.complete(image, mask, CompletionParams(steps=5000, restarts=2, seed=0),
+                                on_progress=seen.append, cancelled=lambda: len(seen) >= 3)
+    assert result.cancelled
+    assert len(seen) == 3 and result.steps == seen[-1].step < 5000
+    assert result.image.shape == (16, 16, 3)
+
+
+def test_same_seed_same_result(completer):
+    image = to_float(np.random.default_rng(1).integers(0, 256, (16, 16, 3)))
+    mask = centre_hole()
+    params = CompletionParams(steps=40, restarts=4, seed=7)
+    a = completer.complete(image, mask, params)
+    b = completer.complete(image, mask, params)
+    c = completer.complete(image, mask, CompletionParams(steps=40, restarts=4, seed=8))
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.z, b.z)
+    assert not np.array_equal(a.z, c.z)
+
+
+def test_gray_model(tiny_models):
+    completer = Completer(load_model(tiny_models[0], "tiny-gray"))
+    mask = np.ones((16, 16), np.float32)
+    mask[8:] = 0
+    result = completer.complete(np.zeros((16, 16, 1), np.float32), mask, CompletionParams(steps=3, restarts=2))
+    assert result.image.shape == (16, 16, 1)
+
+
+@pytest.mark.parametrize("params, message", [
+    (CompletionParams(steps=0), "steps"),
+    (CompletionParams(restarts=0), "restarts"),
+    (CompletionParams(lam=float("nan")), "lambda"),
+    (CompletionParams(lr=0), "lr"),
+    (CompletionParams(window=4), "window"),
+])
+def test_bad_params(completer, params, message):
+    with pytest.raises(ValueError, match=message):
+        completer.complete(np.zeros((16, 16, 3), np.float32), centre_hole(), params)
+
+
+def test_bad_image_is_refused_before_any_work(completer):
+    with pytest.raises(ValueError, match="mask is 8x8 but the image is 16x16"):
+        completer.complete(np.zeros((16, 16, 3), np.float32), np.ones((8, 8)))

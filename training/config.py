@@ -1,0 +1,54 @@
+"""The plain values that describe a GAN. Saved with every checkpoint so that a
+run can be rebuilt and exported without guessing."""
+import dataclasses
+import json
+
+ARCHS = ("dcgan", "capsule", "wgan-gp", "acgan", "infogan")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    arch: str = "dcgan"                # one of ARCHS
+    image_shape: tuple = (64, 64, 3)   # (H, W, C); H = W = 28 or 64
+    latent_dim: int = 100              # size of z, drawn from U(-1, 1)
+    num_classes: int = 0               # ACGAN: classes G is conditioned on; InfoGAN: categorical code size
+    num_continuous: int = 0            # InfoGAN: continuous codes, also U(-1, 1)
+    g_filters: tuple = (128, 64, 32)   # filters of each upsampling round, outermost last
+    d_filters: tuple = (64, 128, 256)  # filters of each stride-2 conv of D
+    dropout: float = 0.2               # before D's final dense layer
+
+    @property
+    def g_input_dim(self):
+        """Size of the vector G consumes: z, then an ACGAN class one-hot, or InfoGAN's
+        categorical one-hot and continuous codes."""
+        return self.latent_dim + self.num_classes + self.num_continuous
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d):
+        d = dict(d)
+        for key in ("image_shape", "g_filters", "d_filters"):
+            d[key] = tuple(d[key])
+        return cls(**d)
+
+
+def default_config(arch, image_shape, num_classes=0):
+    """The project's defaults for an architecture and image size.
+
+    28x28 images get two upsampling rounds from 7x7, 64x64 get three from 8x8.
+    """
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}: use one of {', '.join(ARCHS)}")
+    small = image_shape[0] <= 32
+    cfg = ModelConfig(arch=arch, image_shape=tuple(image_shape),
+                      g_filters=(128, 64) if small else (128, 64, 32),
+                      d_filters=(64, 128) if small else (64, 128, 256))
+    if arch == "acgan":
+        if not num_classes:
+            raise ValueError("acgan needs a labelled dataset (mnist)")
+        cfg.num_classes = num_classes
+    if arch == "infogan":
+        cfg.num_classes, cfg.num_continuous = 10, 2
+    return cfg

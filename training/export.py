@@ -1,0 +1,164 @@
+"""Freeze a trained run into a model folder the engine serves.
+
+    python -m training.export runs/NAME --name NAME [--title "..."] [--models-dir models]
+
+models/NAME/
+    generator.pb       frozen GraphDef: z (B, latent) -> image (B, H, W, C) in [-1, 1]
+    discriminator.pb   frozen GraphDef: image -> (probability of real (B,), logit (B,))
+    encoder.pb         optional, written by training.encoder
+    manifest.json      everything the engine needs to use the graphs
+    samples/NNN.png    held-out images for the app's gallery (never trained on)
+    grid.png           samples from the exported G
+    losses.png         the run's loss plot
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from PIL import Image  # noqa: E402
+from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
+    convert_variables_to_constants_v2)
+
+from training import checkpoint, data, reporting  # noqa: E402
+from training.gans import build_gan  # noqa: E402
+
+MANIFEST_VERSION = 1
+SAMPLE_COUNT = 24
+
+
+def freeze(fn, spec, folder, filename):
+    """Trace `fn` for `spec`, fold its variables into constants and write the GraphDef.
+
+    Returns (input tensor name, [output tensor names in return order]).
+    """
+    concrete = tf.function(fn).get_concrete_function(spec)
+    frozen = convert_variables_to_constants_v2(concrete)
+    tf.io.write_graph(frozen.graph.as_graph_def(), folder, filename, as_text=False)
+    return frozen.inputs[0].name, [t.name for t in frozen.outputs]
+
+
+def export_graphs(gan, folder):
+    """Write generator.pb and discriminator.pb; returns the manifest's `graphs` entry."""
+    cfg = gan.cfg
+    g_in, (g_out,) = freeze(lambda z: gan.generator(z, training=False),
+                            tf.TensorSpec([None, cfg.g_input_dim], tf.float32, name="z"),
+                            folder, "generator.pb")
+    d_in, (d_prob, d_logit) = freeze(gan.d_outputs,
+                                     tf.TensorSpec([None, *cfg.image_shape], tf.float32, name="image"),
+                                     folder, "discriminator.pb")
+    return {
+        "generator": {"file": "generator.pb", "input": g_in, "output": g_out},
+        "discriminator": {"file": "discriminator.pb", "input": d_in,
+                          "outputs": {"probability": d_prob, "logit": d_logit}},
+    }
+
+
+def held_out_samples(dataset, data_dir, n=SAMPLE_COUNT):
+    """(n, H, W, C) uint8 images the model never saw: MNIST test digits (a few of
+    each class) or faces from faces64_val. None for other datasets."""
+    if dataset == "mnist":
+        test = data.load_mnist(data_dir, split="test")
+        picks = np.concatenate([np.flatnonzero(test.labels == c)[:3] for c in range(10)])[:n]
+        return test.images[np.sort(picks)]
+    if dataset == "faces":
+        path = os.path.join(data_dir or data.default_data_dir(), "faces64_val.npz")
+        return data._load_npz(path, ["images"])["images"][:n]
+    return None
+
+
+def write_samples(images, folder):
+    os.makedirs(folder, exist_ok=True)
+    names = []
+    for i, img in enumerate(images):
+        name = f"{i:03d}.png"
+        Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(os.path.join(folder, name))
+        names.append(name)
+    return names
+
+
+def build_manifest(name, title, gan, graphs, step, args, samples):
+    cfg = gan.cfg
+    return {
+        "format": MANIFEST_VERSION,
+        "name": name,
+        "title": title,
+        "image_shape": list(cfg.image_shape),
+        "channel_order": "RGB" if cfg.image_shape[-1] == 3 else "L",
+        "pixel_range": [-1.0, 1.0],
+        "latent_dim": cfg.g_input_dim,
+        "z_prior": {"distribution": "uniform", "low": -1.0, "high": 1.0},
+        # For ACGAN/InfoGAN the slice [offset, offset + num_classes) of G's input is a
+        # one-hot class code that the engine fixes per candidate instead of optimising.
+        "conditioning": ({"num_classes": cfg.num_classes, "offset": cfg.latent_dim}
+                         if cfg.num_classes else None),
+        "graphs": graphs,
+        "adversarial_loss": gan.adversarial_loss,
+        # log1m_sigmoid: log(1 - D) = -softplus(logit); neg_critic: -critic(G(z))
+        "perceptual": gan.perceptual,
+        "samples": samples,
+        "training": {
+            "dataset": args.get("dataset"),
+            "arch": cfg.arch,
+            "steps": int(step),
+            "batch": args.get("batch"),
+            "lr": args.get("lr"),
+            "seed": args.get("seed"),
+            "config": json.loads(cfg.to_json()),
+            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True):
+    """Freeze the run's checkpoint into models_dir/name; returns the folder."""
+    step, cfg, args = checkpoint.read_state(run_dir)
+    gan = build_gan(cfg)
+    checkpoint.restore(run_dir, gan, with_optimizers=False)
+    folder = os.path.join(models_dir, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    graphs = export_graphs(gan, folder)
+    sample_names = []
+    held_out = held_out_samples(args.get("dataset"), data_dir) if samples else None
+    if held_out is not None:
+        sample_names = write_samples(held_out, os.path.join(folder, "samples"))
+    z = gan.sample_latent(64, tf.range(64) % cfg.num_classes if cfg.num_classes else None)
+    reporting.save_grid(gan.generator(z, training=False).numpy(), os.path.join(folder, "grid.png"), scale=1)
+    log = os.path.join(run_dir, "log.csv")
+    if os.path.exists(log):
+        reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
+    title = title or f"{args.get('dataset', name)} {cfg.arch}"
+    manifest = build_manifest(name, title, gan, graphs, step, args, sample_names)
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return folder
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n")[0])
+    p.add_argument("run", help="run directory with a checkpoint")
+    p.add_argument("--name", required=True, help="model name: letters, digits, '-' and '_'")
+    p.add_argument("--title", help="human-readable title for the app")
+    p.add_argument("--models-dir", default="models")
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    if not args.name.replace("-", "").replace("_", "").isalnum():
+        p.error(f"bad model name {args.name!r}: use letters, digits, '-' and '_'")
+    try:
+        folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"exported {args.run} to {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

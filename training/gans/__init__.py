@@ -1,0 +1,32 @@
+"""GAN trainers, one per architecture, and `build_gan(cfg)` to make one."""
+import keras
+
+from training.gans.acgan import ACGAN
+from training.gans.dcgan import DCGAN, CapsuleGAN
+from training.gans.infogan import InfoGAN
+from training.gans.wgan_gp import WGANGP
+from training.nets.capsule import build_capsule_discriminator
+from training.nets.dcgan import build_discriminator, build_generator
+
+
+def _discriminator(cfg):
+    if cfg.arch == "capsule":
+        return build_capsule_discriminator(cfg)
+    if cfg.arch == "acgan":
+        return build_discriminator(cfg, {"class_logits": cfg.num_classes})
+    if cfg.arch == "infogan":
+        return build_discriminator(cfg, {"q_cat": cfg.num_classes, "q_cont": cfg.num_continuous})
+    return build_discriminator(cfg)
+
+
+TRAINERS = {"dcgan": DCGAN, "capsule": CapsuleGAN, "wgan-gp": WGANGP,
+            "acgan": ACGAN, "infogan": InfoGAN}
+
+
+def build_gan(cfg, lr=2e-4, beta_1=0.5):
+    """A compiled GAN for `cfg`, with Adam(lr, beta_1) for G and for D."""
+    gan = TRAINERS[cfg.arch](build_generator(cfg), _discriminator(cfg), cfg)
+    beta_2 = 0.9 if cfg.arch == "wgan-gp" else 0.999
+    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2),
+                g_optimizer=keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2))
+    return gan

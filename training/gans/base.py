@@ -1,0 +1,76 @@
+"""The GAN base: a `keras.Model` that holds G and D and trains them with one
+optimizer each. Subclasses define `train_step` and how D's output reads.
+
+Shapes: images (B, H, W, C) float32 in [-1, 1]; G's input (B, cfg.g_input_dim)
+is z ~ U(-1, 1) followed by any class one-hot and continuous codes.
+"""
+import keras
+import tensorflow as tf
+
+
+def bce_logits(target, logits):
+    """Per-example binary cross-entropy from logits (B, 1) against a constant target."""
+    labels = tf.fill(tf.shape(logits), target)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits), axis=-1)
+
+
+class GAN(keras.Model):
+    """G and D with their own optimizers; `train_step` returns per-step scalars."""
+
+    # what the engine's perceptual term should be, written into the manifest
+    adversarial_loss = "bce"
+    perceptual = "log1m_sigmoid"   # log(1 - D) = -softplus(logit)
+
+    def __init__(self, generator, discriminator, cfg, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator, self.cfg = generator, discriminator, cfg
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_acc_tracker = keras.metrics.Mean(name="d_acc")
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_acc_tracker]
+
+    def sample_latent(self, batch, labels=None):
+        """G's input (batch, g_input_dim): z, then a class one-hot (given labels or
+        random ones), then continuous codes."""
+        cfg = self.cfg
+        parts = [tf.random.uniform([batch, cfg.latent_dim], -1.0, 1.0)]
+        if cfg.num_classes:
+            if labels is None:
+                labels = tf.random.uniform([batch], 0, cfg.num_classes, dtype=tf.int32)
+            parts.append(tf.one_hot(labels, cfg.num_classes))
+        if cfg.num_continuous:
+            parts.append(tf.random.uniform([batch, cfg.num_continuous], -1.0, 1.0))
+        return tf.concat(parts, axis=1)
+
+    def d_logit(self, images, training=False):
+        """D's real-vs-fake logit (B,), whatever else D outputs."""
+        out = self.discriminator(images, training=training)
+        return (out[0] if isinstance(out, (list, tuple)) else out)[:, 0]
+
+    def d_outputs(self, images):
+        """For export: (probability of real (B,) in [0, 1], logit (B,))."""
+        logit = self.d_logit(images)
+        return tf.sigmoid(logit), logit
+
+    def record(self, d_loss, g_loss, d_acc):
+        """Update the running trackers and return this step's values."""
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_acc_tracker.update_state(d_acc)
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_acc": d_acc}
+
+    def apply(self, optimizer, tape, loss, variables):
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    @staticmethod
+    def accuracy(real_logit, fake_logit):
+        """Share of real images D calls real and fake images D calls fake."""
+        hits = tf.concat([tf.cast(real_logit > 0, tf.float32), tf.cast(fake_logit < 0, tf.float32)], 0)
+        return tf.reduce_mean(hits)

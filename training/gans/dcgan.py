@@ -1,0 +1,69 @@
+"""DCGAN (Radford et al. 2016) with the non-saturating loss, and the CapsuleGAN
+variant whose D is a capsule network trained with the margin loss."""
+import tensorflow as tf
+
+from training.gans.base import GAN, bce_logits
+from training.nets.capsule import margin_loss, probability_to_logit
+
+REAL_TARGET = 0.9  # one-sided label smoothing keeps D from growing over-confident
+
+
+class DCGAN(GAN):
+    def train_step(self, data):
+        real, _ = data
+        batch = tf.shape(real)[0]
+        g, d = self.generator, self.discriminator
+
+        # D learns to tell real from fake; only D's weights move in this tape.
+        z = self.sample_latent(batch)
+        with tf.GradientTape() as tape:
+            fake = g(z, training=True)
+            real_logit = self.d_logit(real, training=True)
+            fake_logit = self.d_logit(fake, training=True)
+            d_loss = tf.reduce_mean(bce_logits(REAL_TARGET, real_logit[:, None])
+                                    + bce_logits(0.0, fake_logit[:, None]))
+        self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
+
+        # G learns to make D say "real" (non-saturating loss); only G's weights move.
+        z = self.sample_latent(batch)
+        with tf.GradientTape() as tape:
+            logit = self.d_logit(g(z, training=True), training=True)
+            g_loss = tf.reduce_mean(bce_logits(1.0, logit[:, None]))
+        self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
+        return self.record(d_loss, g_loss, self.accuracy(real_logit, fake_logit))
+
+
+class CapsuleGAN(GAN):
+    """D outputs capsule lengths (B, 2): column 0 is "real", column 1 "fake"."""
+
+    adversarial_loss = "margin"
+
+    def d_outputs(self, images):
+        p = self.discriminator(images, training=False)[:, 0]
+        return p, probability_to_logit(p)
+
+    def d_logit(self, images, training=False):
+        return probability_to_logit(self.discriminator(images, training=training)[:, 0])
+
+    def train_step(self, data):
+        real, _ = data
+        batch = tf.shape(real)[0]
+        g, d = self.generator, self.discriminator
+
+        # D: the real capsule lights up for real images, the fake one for G's.
+        z = self.sample_latent(batch)
+        with tf.GradientTape() as tape:
+            real_len = d(real, training=True)
+            fake_len = d(g(z, training=True), training=True)
+            d_loss = tf.reduce_mean(margin_loss(real_len, True) + margin_loss(fake_len, False))
+        self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
+
+        # G: make D's real capsule light up for fakes.
+        z = self.sample_latent(batch)
+        with tf.GradientTape() as tape:
+            g_loss = tf.reduce_mean(margin_loss(d(g(z, training=True), training=True), True))
+        self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
+        acc = tf.reduce_mean(tf.concat([
+            tf.cast(real_len[:, 0] > real_len[:, 1], tf.float32),
+            tf.cast(fake_len[:, 1] > fake_len[:, 0], tf.float32)], 0))
+        return self.record(d_loss, g_loss, acc)

@@ -1,0 +1,54 @@
+"""DCGAN generator and convolutional discriminator (the project's original nets).
+
+G: vector (B, cfg.g_input_dim) float32 -> image (B, H, W, C) float32 in [-1, 1].
+D: image (B, H, W, C) in [-1, 1] -> logit (B, 1), plus optional auxiliary heads.
+"""
+import keras
+from keras import layers
+
+
+def build_generator(cfg):
+    """Dense to a (H/2^r, W/2^r, 128) map, then r rounds of upsample + 3x3 conv + BN + ReLU."""
+    h, w, c = cfg.image_shape
+    rounds = len(cfg.g_filters)
+    start_h, start_w = h // 2 ** rounds, w // 2 ** rounds
+    if start_h * 2 ** rounds != h or start_w * 2 ** rounds != w:
+        raise ValueError(f"image {h}x{w} is not divisible by 2^{rounds}")
+    z = keras.Input((cfg.g_input_dim,), name="z")
+    x = layers.Dense(start_h * start_w * 128)(z)
+    x = layers.Reshape((start_h, start_w, 128))(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = layers.ReLU()(x)
+    for filters in cfg.g_filters:
+        x = layers.UpSampling2D()(x)
+        x = layers.Conv2D(filters, 3, padding="same")(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.ReLU()(x)
+    img = layers.Conv2D(c, 3, padding="same", activation="tanh")(x)
+    return keras.Model(z, img, name="generator")
+
+
+def build_trunk(cfg, name="trunk"):
+    """Stride-2 convolutions with LeakyReLU(0.2) and no pooling: image -> flat features."""
+    img = keras.Input(cfg.image_shape, name="image")
+    x = img
+    for filters in cfg.d_filters:
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(img, x, name=name)
+
+
+def build_discriminator(cfg, aux_heads=None):
+    """D with a logit output (B, 1) and, for ACGAN/InfoGAN, extra named heads.
+
+    aux_heads: dict name -> units; each head is a Dense on the shared features.
+    The model's outputs are [logit, *heads in dict order].
+    """
+    trunk = build_trunk(cfg)
+    img = keras.Input(cfg.image_shape, name="image")
+    feats = layers.Dropout(cfg.dropout)(trunk(img))
+    outputs = [layers.Dense(1, name="logit")(feats)]
+    for name, units in (aux_heads or {}).items():
+        outputs.append(layers.Dense(units, name=name)(feats))
+    return keras.Model(img, outputs if len(outputs) > 1 else outputs[0], name="discriminator")

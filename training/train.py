@@ -1,0 +1,123 @@
+"""Train a GAN.
+
+    python -m training.train --dataset mnist|faces|folder:PATH \
+        --arch dcgan|capsule|wgan-gp|acgan|infogan --steps N --out runs/NAME [--resume]
+
+`--steps` is the total step count: with `--resume` the run carries on from its
+last checkpoint until it reaches N. Everything is written under `--out`:
+checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
+"""
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from training import checkpoint, data, reporting  # noqa: E402
+from training.config import ARCHS, default_config  # noqa: E402
+from training.gans import build_gan  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", required=True, help="mnist, faces or folder:PATH")
+    p.add_argument("--arch", choices=ARCHS, default="dcgan")
+    p.add_argument("--steps", type=int, required=True, help="total training steps")
+    p.add_argument("--out", required=True, help="run directory, e.g. runs/faces")
+    p.add_argument("--resume", action="store_true", help="carry on from the run's last checkpoint")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--beta1", type=float, default=0.5)
+    p.add_argument("--latent", type=int, default=100, help="size of z")
+    p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
+    p.add_argument("--ckpt-every", type=int, default=500, help="steps between checkpoints")
+    p.add_argument("--data-dir", default=None, help="folder of the npz datasets")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def prepare_run(args, ds):
+    """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
+    has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
+    if args.resume:
+        _, cfg, _ = checkpoint.read_state(args.out)
+        if tuple(cfg.image_shape) != ds.image_shape:
+            raise ValueError(f"checkpoint is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
+        gan = build_gan(cfg, args.lr, args.beta1)
+        return gan, checkpoint.restore(args.out, gan)
+    if has_ckpt:
+        raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
+    cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
+    cfg.latent_dim = args.latent
+    return build_gan(cfg, args.lr, args.beta1), 0
+
+
+def fixed_latents(gan, run_dir, n=64):
+    """The same G inputs for every sample grid of a run, so grids can be compared."""
+    path = os.path.join(run_dir, "fixed_z.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    labels = tf.range(n) % gan.cfg.num_classes if gan.cfg.num_classes else None
+    z = gan.sample_latent(n, labels).numpy()
+    np.save(path, z)
+    return z
+
+
+def write_samples(gan, z, run_dir, step):
+    images = gan.generator(z, training=False).numpy()
+    reporting.save_grid(images, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
+    reporting.save_loss_plot(os.path.join(run_dir, "log.csv"), os.path.join(run_dir, "losses.png"))
+
+
+def train(args):
+    ds = data.load_dataset(args.dataset, args.data_dir, args.size)
+    os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
+    gan, step = prepare_run(args, ds)
+    # A resumed run gets a fresh stream of randomness rather than replaying the first steps.
+    keras.utils.set_random_seed(args.seed + step)
+    z_fixed = fixed_latents(gan, args.out)
+    batches = iter(data.make_pipeline(ds, args.batch, seed=args.seed + step))
+    train_step = tf.function(gan.train_step)
+    log = reporting.RunLog(args.out)
+    bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
+    saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
+    start, t0 = step, time.time()
+    try:
+        while step < args.steps:
+            values = {k: float(v) for k, v in train_step(next(batches)).items()}
+            step += 1
+            log.write(step, values)
+            if bar:
+                bar.update(step, [(k, v) for k, v in values.items()])
+            if step % args.sample_every == 0 or step == args.steps:
+                log.flush()
+                write_samples(gan, z_fixed, args.out, step)
+            if step % args.ckpt_every == 0 or step == args.steps:
+                log.flush()
+                checkpoint.save(args.out, gan, step, saved_args)
+    finally:
+        log.close()
+    rate = (step - start) / max(time.time() - t0, 1e-9)
+    print(f"trained {args.arch} on {ds.name} to step {step} ({rate:.2f} steps/s); run in {args.out}")
+    return gan
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        train(args)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
