@@ -1,5 +1,6 @@
 """Fixtures shared by every test package: tiny randomly initialised GANs that go
 through the real export path, and the shared datasets when they are present."""
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,14 +31,15 @@ def make_tiny_model(models_dir, run_dir, name, cfg, seed=0):
     gan = build_gan(cfg)
     checkpoint.save(run_dir, gan, 0, {"dataset": "generated", "batch": 4})
     export.export(run_dir, name, title=f"tiny {name}", models_dir=str(models_dir), samples=False)
-    samples = os.path.join(models_dir, name, "samples")
-    os.makedirs(samples)
     rng = np.random.default_rng(seed)
-    from PIL import Image
-    for i in range(3):
-        img = rng.integers(0, 256, cfg.image_shape, dtype=np.uint8)
-        Image.fromarray(img[..., 0] if cfg.image_shape[-1] == 1 else img).save(
-            os.path.join(samples, f"{i:03d}.png"))
+    images = rng.integers(0, 256, (3, *cfg.image_shape), dtype=np.uint8)
+    names = export.write_samples(images, os.path.join(models_dir, name, "samples"))
+    manifest_path = os.path.join(models_dir, name, "manifest.json")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    manifest["samples"] = names
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f)
     return gan
 
 

@@ -1,0 +1,110 @@
+"""Turning an arbitrary photo into a model's input.
+
+Faces: find the largest face with OpenCV's bundled Haar cascade, take a square
+around it framed like the CelebA training crops, resize to the model's size.
+Digits: gray, inverted if the background is light, the ink's bounding box
+centred in a square with MNIST's margin (a 20-pixel digit in 28).
+
+Input photo: (H, W, 3) uint8 RGB. The returned `box` is the square's place in
+the photo, [x, y, side, side], so the completion can be pasted back at full
+resolution.
+"""
+import base64
+import dataclasses
+import os
+
+import cv2
+import numpy as np
+
+from app.engine import imageio
+
+FACE_SCALE = 1.2      # square side / detected face width: CelebA crops show a little hair and chin
+FACE_SHIFT = 0.05     # move the square down by this share of its side, toward the chin
+_cascade = None
+
+
+def _face_cascade():
+    global _cascade
+    if _cascade is None:
+        path = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        _cascade = cv2.CascadeClassifier(path)
+        if _cascade.empty():
+            raise RuntimeError(f"cannot load the Haar cascade {path}")
+    return _cascade
+
+
+@dataclasses.dataclass
+class Prepared:
+    image: np.ndarray        # (h, w, C) uint8, the model's input
+    box: list                # [x, y, side, side] in the photo (may reach past its edges)
+    face_found: bool = False
+    inverted: bool = False
+
+    def png_base64(self):
+        return base64.b64encode(imageio.encode_png(self.image)).decode("ascii")
+
+
+def _crop_square(photo, x, y, side):
+    """Square crop that may reach past the photo's edges (padded by reflection)."""
+    h, w = photo.shape[:2]
+    pad = max(0, -x, -y, x + side - w, y + side - h)
+    if pad:
+        photo = cv2.copyMakeBorder(photo, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    return photo[y + pad:y + pad + side, x + pad:x + pad + side]
+
+
+def find_face(photo):
+    """The largest detected face as (x, y, w, h), or None."""
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    min_side = max(24, min(gray.shape) // 8)
+    faces = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                             minSize=(min_side, min_side))
+    if len(faces) == 0:
+        return None
+    return tuple(int(v) for v in max(faces, key=lambda f: f[2] * f[3]))
+
+
+def prepare_face(photo, size):
+    face = find_face(photo)
+    if face is None:   # fall back to the central square
+        side = min(photo.shape[:2])
+        x, y = (photo.shape[1] - side) // 2, (photo.shape[0] - side) // 2
+    else:
+        fx, fy, fw, fh = face
+        side = int(round(fw * FACE_SCALE))
+        x = fx + fw // 2 - side // 2
+        y = fy + fh // 2 - side // 2 + int(round(FACE_SHIFT * side))
+    crop = _crop_square(photo, x, y, side)
+    image = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    return Prepared(image, [x, y, side, side], face_found=face is not None)
+
+
+def prepare_digit(photo, size):
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    inverted = float(np.median(border)) > 127
+    if inverted:
+        gray = 255 - gray
+    ink = np.argwhere(gray > 64)
+    if len(ink):
+        (y0, x0), (y1, x1) = ink.min(0), ink.max(0) + 1
+    else:
+        y0, x0, y1, x1 = 0, 0, gray.shape[0], gray.shape[1]
+    side = int(max(y1 - y0, x1 - x0) * size / 20)    # MNIST: the digit fills 20 of 28 pixels
+    x = (x0 + x1) // 2 - side // 2
+    y = (y0 + y1) // 2 - side // 2
+    h, w = gray.shape
+    pad = max(0, -x, -y, x + side - w, y + side - h)
+    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    crop = padded[y + pad:y + pad + side, x + pad:x + pad + side]
+    image = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)[..., None]
+    return Prepared(image, [int(x), int(y), side, side], inverted=inverted)
+
+
+def prepare(photo, image_shape, kind):
+    """photo (H, W, 3) uint8 RGB -> Prepared for a model of `image_shape` and `kind`
+    ("faces" or "digits")."""
+    size = image_shape[0]
+    if kind == "digits" or image_shape[-1] == 1:
+        return prepare_digit(photo, size)
+    return prepare_face(photo, size)

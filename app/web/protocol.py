@@ -1,0 +1,50 @@
+"""The Socket.IO protocol, defined once. `static/js/protocol.js` mirrors it and a
+test checks that the two agree.
+
+client -> server
+  complete  {model, sample | image, mask, params?}
+            sample: a sample id of the model; image: PNG/JPEG/WebP bytes at the
+            model's size; mask: PNG bytes of the image's size, white = hole;
+            params: {steps, restarts, lambda, lr, blend, seed}, all optional
+  cancel    {} or {job}
+server -> client
+  queued    {job, position}            position 0 = running next
+  progress  {job, step, steps, losses: {contextual, perceptual, total}, image}
+  done      {job, image, baseline, losses, seconds, steps}
+            baseline: OpenCV Telea's fill of the same hole, for comparison
+  error     {job?, code, message}
+"""
+
+EVENTS = {
+    "COMPLETE": "complete",
+    "CANCEL": "cancel",
+    "QUEUED": "queued",
+    "PROGRESS": "progress",
+    "DONE": "done",
+    "ERROR": "error",
+}
+
+COMPLETE_KEYS = ("model", "sample", "image", "mask", "params")
+PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed")
+CANCEL_KEYS = ("job",)
+LOSS_KEYS = ("contextual", "perceptual", "total")
+
+ERROR_CODES = {
+    "BAD_REQUEST": "bad_request",      # malformed payload, unknown key, value out of range
+    "UNKNOWN_MODEL": "unknown_model",
+    "UNKNOWN_SAMPLE": "unknown_sample",
+    "BAD_IMAGE": "bad_image",          # not an image, wrong format or size, corrupt
+    "BUSY": "busy",                    # the queue is full; try again later
+    "CANCELLED": "cancelled",          # stopped by the user, a newer job or a disconnect
+    "TIMEOUT": "timeout",              # the job ran past the time limit
+    "INTERNAL": "internal",            # a server fault; details are in the server log
+}
+
+# Limits on the `complete` payload (also enforced by validation.py).
+LIMITS = {
+    "steps": (1, 5000),
+    "restarts": (1, 128),
+    "lambda": (0.0, 10.0),
+    "lr": (1e-6, 10.0),
+    "name_length": 64,
+}

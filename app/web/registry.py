@@ -1,0 +1,60 @@
+"""The models the server holds: loaded once at start, warmed up, with their samples."""
+import dataclasses
+import logging
+import os
+import re
+
+from app.engine import imageio
+from app.engine.completion import Completer
+from app.engine.model import check_name, list_models, load_model
+
+log = logging.getLogger(__name__)
+SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclasses.dataclass
+class Entry:
+    model: object
+    completer: Completer
+    samples: dict           # sample id -> absolute path of the PNG
+
+    def sample_image(self, sample_id):
+        """(H, W, C) uint8 of a sample; KeyError if the id is not one of the model's."""
+        if not isinstance(sample_id, str) or not SAMPLE_ID_RE.match(sample_id):
+            raise KeyError(sample_id)
+        return imageio.read(self.samples[sample_id], self.model.image_shape[-1])
+
+
+class Registry:
+    def __init__(self, models_dir, warm_up=True):
+        self.models_dir = os.path.abspath(models_dir)
+        self.entries = {}
+        for name in list_models(self.models_dir):
+            try:
+                model = load_model(self.models_dir, name)
+            except (ValueError, OSError) as exc:
+                log.error("skipping model %s: %s", name, exc)
+                continue
+            completer = Completer(model)
+            if warm_up:
+                completer.warm_up()
+            self.entries[name] = Entry(model, completer, self._samples(model))
+            log.info("loaded model %s %s", name, model.image_shape)
+
+    def _samples(self, model):
+        folder = os.path.join(model.folder, "samples")
+        samples = {}
+        for filename in model.manifest.get("samples", []):
+            sample_id, ext = os.path.splitext(filename)
+            path = os.path.join(folder, filename)
+            if ext == ".png" and SAMPLE_ID_RE.match(sample_id) and os.path.isfile(path):
+                samples[sample_id] = path
+        return samples
+
+    def get(self, name):
+        """The entry for a model name; KeyError if unknown, ValueError if malformed."""
+        check_name(name)
+        return self.entries[name]
+
+    def names(self):
+        return sorted(self.entries)

@@ -1,0 +1,85 @@
+"""HTTP routes: the page, the model list, samples, face/digit preparation and health."""
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+
+from app.engine import imageio
+from app.engine.prepare import prepare
+from app.web.protocol import ERROR_CODES
+from app.web.registry import SAMPLE_ID_RE
+
+bp = Blueprint("regen", __name__)
+
+
+def _registry():
+    return current_app.extensions["regen"]["registry"]
+
+
+def _entry(name):
+    try:
+        return _registry().get(name)
+    except (KeyError, ValueError):
+        abort(404, description=f"unknown model {name[:64]!r}")
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html")
+
+
+@bp.get("/api/models")
+def models():
+    reg = _registry()
+    return jsonify([reg.entries[n].model.summary() for n in reg.names()])
+
+
+@bp.get("/api/models/<name>/samples")
+def samples(name):
+    entry = _entry(name)
+    return jsonify([{"id": sid, "url": f"/api/models/{name}/samples/{sid}.png"} for sid in sorted(entry.samples)])
+
+
+@bp.get("/api/models/<name>/samples/<sample_id>.png")
+def sample_image(name, sample_id):
+    entry = _entry(name)
+    if not SAMPLE_ID_RE.match(sample_id) or sample_id not in entry.samples:
+        abort(404, description=f"model {name} has no sample {sample_id[:64]!r}")
+    return send_file(entry.samples[sample_id], mimetype="image/png", max_age=3600)
+
+
+@bp.get("/api/models/<name>/<asset>.png")
+def model_asset(name, asset):
+    if asset not in ("grid", "losses"):
+        abort(404)
+    entry = _entry(name)
+    return send_file(f"{entry.model.folder}/{asset}.png", mimetype="image/png", max_age=3600)
+
+
+@bp.post("/api/prepare")
+def prepare_upload():
+    """Turn an uploaded photo into the model's input: faces are found and cropped,
+    digits made gray and inverted if needed. Body: the image bytes; ?model=NAME.
+
+    Returns {image: data URL of the crop, box: [x, y, w, h] of the crop in the
+    original, face_found: bool, inverted: bool}.
+    """
+    entry = _entry(request.args.get("model", ""))
+    data = request.get_data(cache=False)
+    try:
+        photo = imageio.decode(data, 3, max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+    except ValueError as exc:
+        return jsonify({"code": ERROR_CODES["BAD_IMAGE"], "message": str(exc)}), 400
+    prepared = prepare(photo, entry.model.image_shape, entry.model.summary()["kind"])
+    return jsonify({"image": "data:image/png;base64," + prepared.png_base64(), "box": prepared.box,
+                    "face_found": prepared.face_found, "inverted": prepared.inverted})
+
+
+@bp.get("/healthz")
+def healthz():
+    ext = current_app.extensions["regen"]
+    return jsonify({"status": "ok", "models": _registry().names(), "jobs": ext["jobs"].stats()})
+
+
+@bp.errorhandler(404)
+@bp.errorhandler(413)
+def http_error(exc):
+    return jsonify({"code": "not_found" if exc.code == 404 else "too_large",
+                    "message": exc.description}), exc.code
