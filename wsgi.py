@@ -20,4 +20,6 @@ if __name__ == "__main__":
     print(f"Regen: serving {', '.join(app.extensions['regen']['registry'].names()) or 'no models'} "
           f"on http://{host}:{port}", flush=True)
     # Never debug mode here: the debugger would run arbitrary code for anyone who reaches it.
-    socketio.run(app, host=host, port=port, debug=False, use_reloader=False, log_output=False)
+    # Threading mode serves through Werkzeug's server, fine for a local demo.
+    socketio.run(app, host=host, port=port, debug=False, use_reloader=False, log_output=False,
+                 allow_unsafe_werkzeug=app.config["ASYNC_MODE"] == "threading")

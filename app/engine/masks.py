@@ -6,6 +6,34 @@ hole); `mask_from_hole_image` converts.
 """
 import numpy as np
 
+# Hole presets as fractions of the side, so that they fit 28x28 and 64x64 alike:
+# (top, left, bottom, right) of the hole. `static/js/presets.js` mirrors this table.
+PRESET_BOXES = {
+    "center": (0.25, 0.25, 0.75, 0.75),   # the central square of half the side
+    "left": (0.0, 0.0, 1.0, 0.5),
+    "right": (0.0, 0.5, 1.0, 1.0),
+    "top": (0.0, 0.0, 0.5, 1.0),
+    "bottom": (0.5, 0.0, 1.0, 1.0),
+    "eyes": (0.34, 0.125, 0.53, 0.875),   # where CelebA crops put the eyes
+    "mouth": (0.70, 0.125, 0.90, 0.875),
+}
+RANDOM_PRESETS = {"random80": 0.8}        # share of pixels missing, drawn uniformly
+PRESETS = tuple(PRESET_BOXES) + tuple(RANDOM_PRESETS)
+
+
+def preset_mask(name, size, seed=0):
+    """(size, size) float32 known-mask (1 = known) for a preset hole."""
+    mask = np.ones((size, size), np.float32)
+    if name in PRESET_BOXES:
+        # floor(x + 0.5) rounds halves up, as Math.round does in the page
+        top, left, bottom, right = (int(np.floor(f * size + 0.5)) for f in PRESET_BOXES[name])
+        mask[top:bottom, left:right] = 0
+    elif name in RANDOM_PRESETS:
+        mask[np.random.default_rng(seed).random((size, size)) < RANDOM_PRESETS[name]] = 0
+    else:
+        raise ValueError(f"unknown mask preset {name!r}: use {', '.join(PRESETS)}")
+    return mask
+
 
 def mask_from_hole_image(hole, threshold=128):
     """(H, W) or (H, W, C) uint8 image, white = hole -> (H, W) float32 mask, 1 = known."""

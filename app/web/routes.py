@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 
 from app.engine import imageio
+from app.engine.completion import CompletionParams
 from app.engine.prepare import prepare
 from app.web.protocol import ERROR_CODES
 from app.web.registry import SAMPLE_ID_RE
@@ -22,7 +23,7 @@ def _entry(name):
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    return render_template("index.html", defaults=CompletionParams())
 
 
 @bp.get("/api/models")

@@ -1,0 +1,25 @@
+// The Socket.IO protocol, mirrored from app/web/protocol.py (a test checks they agree).
+export const EVENTS = {
+  COMPLETE: "complete",
+  CANCEL: "cancel",
+  QUEUED: "queued",
+  PROGRESS: "progress",
+  DONE: "done",
+  ERROR: "error",
+};
+
+export const COMPLETE_KEYS = ["model", "sample", "image", "mask", "params"];
+export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed"];
+export const CANCEL_KEYS = ["job"];
+export const LOSS_KEYS = ["contextual", "perceptual", "total"];
+
+export const ERROR_CODES = {
+  BAD_REQUEST: "bad_request",
+  UNKNOWN_MODEL: "unknown_model",
+  UNKNOWN_SAMPLE: "unknown_sample",
+  BAD_IMAGE: "bad_image",
+  BUSY: "busy",
+  CANCELLED: "cancelled",
+  TIMEOUT: "timeout",
+  INTERNAL: "internal",
+};

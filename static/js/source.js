@@ -1,0 +1,127 @@
+// Where the image comes from: the model picker, the sample gallery, and uploads
+// (file, drag-and-drop, paste), which the server crops to the model's input.
+import { $, toast } from "./ui.js";
+
+export class Source {
+  constructor(editor, onPicked) {
+    this.editor = editor;
+    this.onPicked = onPicked;
+    this.models = [];
+    this.model = null;
+    this.samples = [];
+    this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box}
+    this.#wireUpload();
+    $("model-picker").addEventListener("change", (e) => this.selectModel(e.target.value));
+  }
+
+  async load() {
+    const res = await fetch("/api/models");
+    this.models = await res.json();
+    const picker = $("model-picker");
+    picker.innerHTML = "";
+    for (const m of this.models) {
+      const opt = document.createElement("option");
+      opt.value = m.name;
+      opt.textContent = m.title;
+      picker.append(opt);
+    }
+    if (!this.models.length) {
+      toast("The server has no models. Train and export one (see the README).");
+      return;
+    }
+    await this.selectModel(this.models[0].name);
+  }
+
+  async selectModel(name) {
+    this.model = this.models.find((m) => m.name === name);
+    $("model-picker").value = name;
+    document.body.dataset.kind = this.model.kind;
+    const res = await fetch(`/api/models/${encodeURIComponent(name)}/samples`);
+    this.samples = await res.json();
+    this.#renderGallery();
+    if (this.samples.length) await this.pickSample(0);
+  }
+
+  get size() { return this.model.image_shape[0]; }
+
+  async pickSample(index) {
+    const n = this.samples.length;
+    if (!n) return;
+    this.index = ((index % n) + n) % n;
+    const sample = this.samples[this.index];
+    const img = await loadImage(sample.url);
+    this.current = { kind: "sample", id: sample.id };
+    this.editor.setImage(img, this.size);
+    for (const [i, el] of [...$("gallery").children].entries()) el.classList.toggle("active", i === this.index);
+    $("upload-note").textContent = "";
+    this.onPicked();
+  }
+
+  next(step = 1) { return this.pickSample((this.index ?? -1) + step); }
+
+  /** The payload fields naming the image: {sample} or {image}. */
+  imageField() {
+    return this.current.kind === "sample" ? { sample: this.current.id } : { image: this.current.bytes };
+  }
+
+  async upload(file) {
+    if (!file || !file.type.startsWith("image/")) {
+      toast("That is not an image: use PNG, JPEG or WebP.");
+      return;
+    }
+    const res = await fetch(`/api/prepare?model=${encodeURIComponent(this.model.name)}`, {
+      method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" },
+    });
+    const body = await res.json().catch(() => ({ message: `the server answered ${res.status}` }));
+    if (!res.ok) { toast(`Upload refused: ${body.message}`); return; }
+    const [crop, photo] = await Promise.all([loadImage(body.image), loadImage(URL.createObjectURL(file))]);
+    const bytes = await (await fetch(body.image)).arrayBuffer();
+    this.current = { kind: "upload", bytes, photo, box: body.box };
+    this.editor.setImage(crop, this.size);
+    for (const el of $("gallery").children) el.classList.remove("active");
+    $("upload-note").textContent = this.model.kind === "faces"
+      ? (body.face_found ? "Face found and cropped." : "No face found: using the central square.")
+      : (body.inverted ? "Converted to gray and inverted (light background)." : "Converted to gray.");
+    this.onPicked();
+  }
+
+  #renderGallery() {
+    const gallery = $("gallery");
+    gallery.innerHTML = "";
+    this.samples.forEach((s, i) => {
+      const img = document.createElement("img");
+      img.src = s.url;
+      img.alt = `sample ${s.id}`;
+      img.dataset.sample = s.id;
+      img.addEventListener("click", () => this.pickSample(i));
+      gallery.append(img);
+    });
+  }
+
+  #wireUpload() {
+    const zone = $("dropzone");
+    const input = $("file-input");
+    input.addEventListener("change", () => this.upload(input.files[0]));
+    zone.addEventListener("keydown", (e) => { if (e.key === "Enter") input.click(); });
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      this.upload(e.dataTransfer.files[0]);
+    });
+    window.addEventListener("paste", (e) => {
+      const item = [...(e.clipboardData?.items ?? [])].find((i) => i.type.startsWith("image/"));
+      if (item) this.upload(item.getAsFile());
+    });
+  }
+}
+
+export function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error(`cannot load ${url}`));
+    img.src = url;
+  });
+}

@@ -1,0 +1,46 @@
+"""Start a real Regen server (python wsgi.py) on a free loopback port for a test."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(models_dir, mode="eventlet", timeout=120, **env):
+    """Yield the base URL of a server started as users start it; stop it afterwards."""
+    port = free_port()
+    environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ASYNC_MODE": mode,
+               "REGEN_MODELS": models_dir, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
+    log = open(os.path.join(models_dir, f"server-{port}.log"), "w")
+    proc = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError(f"server did not start; see {log.name}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
