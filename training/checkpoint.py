@@ -2,7 +2,7 @@
 
 runs/NAME/checkpoint/
     state.json          {"step": int, "config": ModelConfig, "args": training arguments}
-    generator.weights.h5, discriminator.weights.h5
+    generator.weights.h5, ema_generator.weights.h5, discriminator.weights.h5
     optimizers.npz      Adam moments and iteration counts of both optimizers
 """
 import json
@@ -28,6 +28,7 @@ def save(run_dir, gan, step, args):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     gan.generator.save_weights(os.path.join(tmp, "generator.weights.h5"))
+    gan.ema_generator.save_weights(os.path.join(tmp, "ema_generator.weights.h5"))
     gan.discriminator.save_weights(os.path.join(tmp, "discriminator.weights.h5"))
     np.savez(os.path.join(tmp, "optimizers.npz"),
              **_optimizer_arrays("g", gan.g_optimizer), **_optimizer_arrays("d", gan.d_optimizer))
@@ -57,6 +58,11 @@ def restore(run_dir, gan, with_optimizers=True):
     folder = os.path.join(run_dir, CKPT_DIR)
     gan.generator.load_weights(os.path.join(folder, "generator.weights.h5"))
     gan.discriminator.load_weights(os.path.join(folder, "discriminator.weights.h5"))
+    ema = os.path.join(folder, "ema_generator.weights.h5")
+    # Runs checkpointed before the average existed start it from the current G.
+    gan.ema_generator.set_weights(gan.generator.get_weights())
+    if os.path.exists(ema):
+        gan.ema_generator.load_weights(ema)
     if with_optimizers:
         arrays = np.load(os.path.join(folder, "optimizers.npz"))
         for prefix, opt, model in (("g", gan.g_optimizer, gan.generator),

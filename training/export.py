@@ -45,9 +45,10 @@ def freeze(fn, spec, folder, filename):
 
 
 def export_graphs(gan, folder):
-    """Write generator.pb and discriminator.pb; returns the manifest's `graphs` entry."""
+    """Write generator.pb (the averaged G) and discriminator.pb; returns the manifest's
+    `graphs` entry."""
     cfg = gan.cfg
-    g_in, (g_out,) = freeze(lambda z: gan.generator(z, training=False),
+    g_in, (g_out,) = freeze(lambda z: gan.ema_generator(z, training=False),
                             tf.TensorSpec([None, cfg.g_input_dim], tf.float32, name="z"),
                             folder, "generator.pb")
     d_in, (d_prob, d_logit) = freeze(gan.d_outputs,
@@ -130,7 +131,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     if held_out is not None:
         sample_names = write_samples(held_out, os.path.join(folder, "samples"))
     z = gan.sample_latent(64, tf.range(64) % cfg.num_classes if cfg.num_classes else None)
-    reporting.save_grid(gan.generator(z, training=False).numpy(), os.path.join(folder, "grid.png"), scale=1)
+    reporting.save_grid(gan.ema_generator(z, training=False).numpy(), os.path.join(folder, "grid.png"), scale=1)
     log = os.path.join(run_dir, "log.csv")
     if os.path.exists(log):
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))

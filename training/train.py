@@ -71,7 +71,7 @@ def fixed_latents(gan, run_dir, n=64):
 
 
 def write_samples(gan, z, run_dir, step):
-    images = gan.generator(z, training=False).numpy()
+    images = gan.ema_generator(z, training=False).numpy()
     reporting.save_grid(images, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
     reporting.save_loss_plot(os.path.join(run_dir, "log.csv"), os.path.join(run_dir, "losses.png"))
 
@@ -84,7 +84,12 @@ def train(args):
     keras.utils.set_random_seed(args.seed + step)
     z_fixed = fixed_latents(gan, args.out)
     batches = iter(data.make_pipeline(ds, args.batch, seed=args.seed + step))
-    train_step = tf.function(gan.train_step)
+    def step_fn(batch):
+        values = gan.train_step(batch)
+        gan.update_ema()
+        return values
+
+    train_step = tf.function(step_fn)
     log = reporting.RunLog(args.out)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}

@@ -3,7 +3,7 @@
 import { presetHole } from "./presets.js";
 
 const HISTORY = 50;
-const HOLE_RGBA = [255, 0, 170, 150];
+const HOLE_RGBA = [255, 0, 170, 190];
 
 /** Draw `source` onto `canvas`, scaled without smoothing so pixels stay crisp. */
 export function drawPixelated(canvas, source) {
