@@ -45,13 +45,20 @@ def _load_npz(path, keys):
     if not os.path.exists(path):
         raise FileNotFoundError(f"dataset file not found: {path} (set --data-dir or $REGEN_DATA)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in keys if k not in data.files]
-            if missing:
-                raise ValueError(f"{path} lacks the keys {missing}; it has {data.files}")
-            return {k: data[k] for k in keys}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        data = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        # np.load reads unknown bytes as a pickle, which allow_pickle=False refuses
         raise ValueError(f"{path} is not a readable npz archive: {exc}") from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not an npz archive")
+    with data:
+        missing = [k for k in keys if k not in data.files]
+        if missing:
+            raise ValueError(f"{path} lacks the keys {missing}; it has {data.files}")
+        try:
+            return {k: data[k] for k in keys}
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ValueError(f"{path} is truncated or corrupt: {exc}") from exc
 
 
 def load_mnist(data_dir=None, split="train"):

@@ -67,11 +67,15 @@ class CapsuleRouting(layers.Layer):
 
 def build_capsule_discriminator(cfg, conv_filters=64, primary_caps=16, primary_dim=8,
                                 out_dim=16, iterations=3):
-    """Conv 9x9 -> primary capsules (9x9 stride 2, 8-D, squashed) -> routing -> lengths (B, 2)."""
+    """Conv 9x9 -> primary capsules (9x9 stride 2, 8-D, squashed) -> routing -> lengths (B, 2).
+
+    Images smaller than 28x28 (tests) use 3x3 kernels so that the maps stay positive.
+    """
     img = keras.Input(cfg.image_shape, name="image")
-    x = layers.Conv2D(conv_filters, 9, activation=None)(img)
+    k = 9 if cfg.image_shape[0] >= 28 else 3
+    x = layers.Conv2D(conv_filters, k, activation=None)(img)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(primary_caps * primary_dim, 9, strides=2)(x)
+    x = layers.Conv2D(primary_caps * primary_dim, k, strides=2)(x)
     x = layers.Reshape((-1, primary_dim))(x)
     u = layers.Lambda(squash, name="primary_squash")(x)
     v = CapsuleRouting(2, out_dim, iterations, name="routing")(u)

@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training.config import ARCHS, ModelConfig, default_config
+from training.gans import build_gan
+from training.nets.capsule import CapsuleRouting, margin_loss, route, squash
+
+
+def tiny_cfg(arch, channels=1, classes=0):
+    cfg = ModelConfig(arch=arch, image_shape=(16, 16, channels), latent_dim=8,
+                      g_filters=(16, 8), d_filters=(8, 16))
+    if arch == "acgan":
+        cfg.num_classes = classes or 3
+    if arch == "infogan":
+        cfg.num_classes, cfg.num_continuous = 3, 2
+    return cfg
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_few_steps_of_each_architecture(arch):
+    gan = build_gan(tiny_cfg(arch))
+    if arch == "wgan-gp":
+        gan.critic_steps = 2
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, 3, 8).astype(np.int32))
+    g_before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    d_before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    step = tf.function(gan.train_step)
+    for _ in range(2):
+        values = {k: float(v) for k, v in step((images, labels)).items()}
+    assert set(values) == {"d_loss", "g_loss", "d_acc"}
+    assert all(np.isfinite(v) for v in values.values()), values
+    assert 0 <= values["d_acc"] <= 1
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, gan.generator.trainable_weights))
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(d_before, gan.discriminator.trainable_weights))
+
+
+def test_generator_shapes_and_range():
+    for size, rounds in ((28, 2), (64, 3)):
+        cfg = default_config("dcgan", (size, size, 3))
+        assert len(cfg.g_filters) == rounds
+        gan = build_gan(cfg)
+        out = gan.generator(tf.random.uniform([2, cfg.g_input_dim], -1, 1)).numpy()
+        assert out.shape == (2, size, size, 3)
+        assert out.min() >= -1 and out.max() <= 1
+
+
+def test_latent_sampling_matches_the_engine_prior():
+    gan = build_gan(tiny_cfg("infogan"))
+    z = gan.sample_latent(500).numpy()
+    assert z.shape == (500, 8 + 3 + 2)
+    noise, cat, cont = z[:, :8], z[:, 8:11], z[:, 11:]
+    assert noise.min() >= -1 and noise.max() <= 1 and noise.min() < -0.9 and noise.max() > 0.9
+    np.testing.assert_array_equal(cat.sum(1), 1)
+    assert cont.min() >= -1 and cont.max() <= 1
+
+
+def test_squash_keeps_lengths_below_one():
+    s = tf.constant(np.random.default_rng(0).normal(0, 10, (100, 8)).astype(np.float32))
+    lengths = tf.norm(squash(s), axis=-1).numpy()
+    assert np.all(lengths >= 0) and np.all(lengths < 1)
+    tiny = tf.norm(squash(s * 1e-3), axis=-1).numpy()
+    assert np.all(tiny < 0.01), "short vectors shrink toward 0"
+    # direction is kept
+    cos = tf.reduce_sum(tf.math.l2_normalize(s, -1) * tf.math.l2_normalize(squash(s), -1), -1).numpy()
+    np.testing.assert_allclose(cos, 1, atol=1e-5)
+
+
+def test_routing_coefficients_sum_to_one_over_parents():
+    u_hat = tf.constant(np.random.default_rng(1).normal(size=(2, 12, 3, 4)).astype(np.float32))
+    v, c = route(u_hat, iterations=3)
+    np.testing.assert_allclose(c.numpy().sum(axis=2), 1.0, atol=1e-5)
+    assert v.shape == (2, 3, 4)
+    assert not np.allclose(c.numpy(), 1 / 3), "routing moved the couplings away from uniform"
+
+
+def test_routing_layer_and_margin_loss():
+    layer = CapsuleRouting(2, 4)
+    v = layer(tf.random.normal([3, 10, 8]))
+    assert v.shape == (3, 2, 4)
+    perfect_real = tf.constant([[0.95, 0.05]])
+    assert float(margin_loss(perfect_real, True)[0]) == 0.0
+    assert float(margin_loss(perfect_real, False)[0]) > 0.3
+
+
+def test_gradient_penalty_uses_uniform_interpolates(monkeypatch):
+    gan = build_gan(tiny_cfg("wgan-gp"))
+    real = tf.ones([4096, 16, 16, 1])
+    fake = -tf.ones([4096, 16, 16, 1])
+    seen = {}
+
+    def spy(x_hat, training=False):
+        seen["x_hat"] = x_hat
+        return tf.reduce_sum(x_hat, axis=[1, 2, 3])
+
+    monkeypatch.setattr(gan, "d_logit", spy)
+    penalty = float(gan.gradient_penalty(real, fake))
+    alpha = (seen["x_hat"].numpy()[:, 0, 0, 0] + 1) / 2      # x_hat = 2 alpha - 1
+    assert 0 <= alpha.min() and alpha.max() <= 1
+    assert abs(alpha.mean() - 0.5) < 0.03 and abs(alpha.std() - (1 / 12) ** 0.5) < 0.02, "alpha ~ U(0, 1)"
+    # D = sum of pixels has gradient norm sqrt(256) = 16 everywhere: penalty (16 - 1)^2
+    assert penalty == pytest.approx(225, rel=1e-4)
+    np.testing.assert_allclose(seen["x_hat"].numpy()[:, 3, 5, 0], seen["x_hat"].numpy()[:, 0, 0, 0])

@@ -1,0 +1,94 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from app.engine.model import load_model
+from training import checkpoint, export, train
+
+
+def make_folder(tmp_path, n=12):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def run_train(folder, out, steps, *extra):
+    return train.main(["--dataset", f"folder:{folder}", "--steps", str(steps), "--out", str(out), "--size", "16",
+                       "--batch", "4", "--sample-every", "2", "--ckpt-every", "2", "--quiet", "--latent", "8", *extra])
+
+
+def test_resume_continues_the_step_count(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    assert run_train(folder, out, 2) == 0
+    assert checkpoint.read_state(str(out))[0] == 2
+    assert run_train(folder, out, 2) == 2, "refuses to overwrite a run without --resume"
+    assert run_train(folder, out, 4, "--resume") == 0
+    step, cfg, args = checkpoint.read_state(str(out))
+    assert step == 4 and cfg.latent_dim == 8 and args["dataset"].startswith("folder:")
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert rows[0] == "step,d_loss,g_loss,d_acc"
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4]
+    assert sorted(os.listdir(out / "samples")) == ["step_0000002.png", "step_0000004.png"]
+    assert (out / "losses.png").exists() and os.listdir(out / "tensorboard")
+
+
+def test_resume_restores_weights_and_optimizer_state(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    gan = train.train(train.parse_args([
+        "--dataset", f"folder:{folder}", "--steps", "2", "--out", str(out), "--size", "16", "--batch", "4",
+        "--quiet", "--latent", "8"]))
+    _, cfg, _ = checkpoint.read_state(str(out))
+    from training.gans import build_gan
+    again = build_gan(cfg)
+    checkpoint.restore(str(out), again)
+    for a, b in zip(gan.generator.weights + gan.discriminator.weights,
+                    again.generator.weights + again.discriminator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(again.g_optimizer.iterations.numpy()) == 2
+
+
+def test_export_round_trip(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    gan = train.train(train.parse_args([
+        "--dataset", f"folder:{folder}", "--steps", "2", "--out", str(out), "--size", "16", "--batch", "4",
+        "--quiet", "--latent", "8"]))
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "toy", "--models-dir", str(models)]) == 0
+    manifest = json.loads((models / "toy" / "manifest.json").read_text())
+    assert manifest["training"]["steps"] == 2 and manifest["latent_dim"] == 8
+    assert (models / "toy" / "grid.png").exists() and (models / "toy" / "losses.png").exists()
+    model = load_model(str(models), "toy")
+    z = tf.random.uniform([3, 8], -1, 1)
+    np.testing.assert_allclose(model.generate(z)[0].numpy(), gan.ema_generator(z, training=False).numpy(), atol=1e-5)
+    prob, logit = model.discriminate(model.generate(z)[0])
+    np.testing.assert_allclose(logit.numpy(), gan.d_logit(model.generate(z)[0]).numpy(), atol=1e-5)
+
+
+def test_export_refuses_bad_names(tmp_path):
+    with pytest.raises(SystemExit):
+        export.main([str(tmp_path), "--name", "../evil"])
+
+
+@pytest.mark.parametrize("arch", ["capsule", "wgan-gp"])
+def test_export_records_the_perceptual_term(tmp_path, arch):
+    from training.config import ModelConfig
+    from training.gans import build_gan
+    cfg = ModelConfig(arch=arch, image_shape=(16, 16, 1), latent_dim=8, g_filters=(8, 8), d_filters=(8, 8))
+    gan = build_gan(cfg)
+    checkpoint.save(str(tmp_path / "run"), gan, 0, {"dataset": "generated"})
+    export.export(str(tmp_path / "run"), "m", models_dir=str(tmp_path / "models"), samples=False)
+    model = load_model(str(tmp_path / "models"), "m")
+    expected = {"capsule": ("margin", "log1m_sigmoid"), "wgan-gp": ("wgan-gp", "neg_critic")}[arch]
+    assert (model.manifest["adversarial_loss"], model.perceptual) == expected
+    x = tf.random.uniform([2, 16, 16, 1], -1, 1)
+    prob, logit = (t.numpy() for t in model.discriminate(x))
+    if arch == "capsule":
+        np.testing.assert_allclose(prob, gan.discriminator(x)[:, 0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(prob, 1 / (1 + np.exp(-logit)), atol=1e-4)
