@@ -24,16 +24,18 @@ DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 def build_judge():
     return keras.Sequential([
         keras.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
         layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
         layers.Flatten(),
-        layers.Dropout(0.3),
-        layers.Dense(64, activation="relu"),
+        layers.Dropout(0.4),
+        layers.Dense(128, activation="relu"),
         layers.Dense(10, activation="softmax"),
     ], name="mnist_judge")
 
 
-def train_judge(out_path=DEFAULT_PATH, data_dir=None, epochs=3, seed=0):
+def train_judge(out_path=DEFAULT_PATH, data_dir=None, epochs=6, seed=0):
     """Train on MNIST train, report test accuracy, save the weights; returns (model, accuracy)."""
     keras.utils.set_random_seed(seed)
     train, test = data.load_mnist(data_dir, "train"), data.load_mnist(data_dir, "test")
@@ -69,7 +71,7 @@ def judge_digits(judge, images):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.judge", description="Train the MNIST judge.")
     p.add_argument("--out", default=DEFAULT_PATH)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
     try:

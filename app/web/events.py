@@ -1,5 +1,6 @@
 """Socket.IO handlers: validate, then hand over to the job manager."""
 import logging
+import time
 
 from flask import current_app, request
 
@@ -47,6 +48,12 @@ def on_cancel(payload=None, *extra):
     except RequestError as exc:
         return _error(exc.code, exc.message)
     _jobs().cancel(request.sid, job_id)
+
+
+@socketio.on(EVENTS["PING"])
+def on_ping(*args):
+    """Answered from the event loop at once: a busy worker must never delay it."""
+    return {"time": time.time()}
 
 
 @socketio.on("disconnect")

@@ -7,6 +7,7 @@ client -> server
             model's size; mask: PNG bytes of the image's size, white = hole;
             params: {steps, restarts, lambda, lr, blend, seed}, all optional
   cancel    {} or {job}
+  ping      {} -> acknowledged with {time}: lets a client measure round trips
 server -> client
   queued    {job, position}            position 0 = running next
   progress  {job, step, steps, losses: {contextual, perceptual, total}, image}
@@ -18,6 +19,7 @@ server -> client
 EVENTS = {
     "COMPLETE": "complete",
     "CANCEL": "cancel",
+    "PING": "ping",
     "QUEUED": "queued",
     "PROGRESS": "progress",
     "DONE": "done",

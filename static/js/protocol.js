@@ -2,6 +2,7 @@
 export const EVENTS = {
   COMPLETE: "complete",
   CANCEL: "cancel",
+  PING: "ping",
   QUEUED: "queued",
   PROGRESS: "progress",
   DONE: "done",

@@ -1,0 +1,117 @@
+"""Server responsiveness while a completion runs.
+
+    python -m bench.server_latency [--model faces] [--restarts 16] [--pings 100] [--mode eventlet] [--json OUT]
+
+Starts `python wsgi.py` on a free loopback port, then:
+1. measures the time from `complete` to the first `progress` (warm model), several times;
+2. starts a restarts = 16 job from one client and, while it runs, sends pings
+   from a second client (Socket.IO call with an acknowledgement) and records
+   their round trips: p50 and p95.
+Everything stays on 127.0.0.1 and stops by itself.
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+import socketio
+
+from app.engine import imageio
+from app.engine.masks import hole_image, preset_mask
+from app.web.protocol import EVENTS
+from tests.servers import running_server
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def payload(model, size, steps, restarts, sample="000"):
+    mask = imageio.encode_png(hole_image(preset_mask("center", size)))
+    return {"model": model, "sample": sample, "mask": mask, "params": {"steps": steps, "restarts": restarts}}
+
+
+def first_progress_times(url, job, repeats):
+    client = socketio.Client()
+    got = threading.Event()
+    client.on(EVENTS["PROGRESS"], lambda msg: got.set())
+    client.connect(url, transports=["websocket"])
+    times = []
+    try:
+        for _ in range(repeats):
+            got.clear()
+            t = time.perf_counter()
+            client.emit(EVENTS["COMPLETE"], job)
+            if not got.wait(30):
+                raise RuntimeError("no progress within 30 s")
+            times.append(time.perf_counter() - t)
+            client.emit(EVENTS["CANCEL"], {})
+            time.sleep(0.5)
+    finally:
+        client.disconnect()
+    return times
+
+
+def pings_during_job(url, job, pings, interval=0.05):
+    worker, pinger = socketio.Client(), socketio.Client()
+    running, finished = threading.Event(), threading.Event()
+    worker.on(EVENTS["PROGRESS"], lambda msg: running.set())
+    worker.on(EVENTS["DONE"], lambda msg: finished.set())
+    worker.on(EVENTS["ERROR"], lambda msg: finished.set())
+    worker.connect(url, transports=["websocket"])
+    pinger.connect(url, transports=["websocket"])
+    rtts = []
+    try:
+        worker.emit(EVENTS["COMPLETE"], job)
+        if not running.wait(30):
+            raise RuntimeError("the job did not start")
+        for _ in range(pings):
+            if finished.is_set():
+                break
+            t = time.perf_counter()
+            # An unknown event with an ack: the server answers from its event loop.
+            pinger.call("ping", {}, timeout=10)
+            rtts.append(time.perf_counter() - t)
+            time.sleep(interval)
+        completed_during = not finished.is_set()
+        worker.emit(EVENTS["CANCEL"], {})
+    finally:
+        worker.disconnect()
+        pinger.disconnect()
+    return rtts, completed_during
+
+
+def run(model, size, restarts, pings, mode, repeats=10, models_dir=None):
+    models_dir = models_dir or os.path.join(ROOT, "models")
+    with running_server(models_dir, mode=mode) as url:
+        first = first_progress_times(url, payload(model, size, 5000, restarts), repeats)
+        rtts, ok = pings_during_job(url, payload(model, size, 5000, restarts), pings)
+    ms = lambda xs, q: float(np.percentile(xs, q) * 1000)  # noqa: E731
+    return {"model": model, "mode": mode, "restarts": restarts,
+            "first_progress_ms": {"p50": ms(first, 50), "p95": ms(first, 95), "n": len(first)},
+            "ping_ms": {"p50": ms(rtts, 50), "p95": ms(rtts, 95), "n": len(rtts)},
+            "job_was_running_throughout": ok}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.server_latency", description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="faces")
+    p.add_argument("--restarts", type=int, default=16)
+    p.add_argument("--pings", type=int, default=100)
+    p.add_argument("--mode", default="eventlet", choices=["eventlet", "threading"])
+    p.add_argument("--models-dir", default=None)
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    with open(os.path.join(args.models_dir or os.path.join(ROOT, "models"), args.model, "manifest.json")) as f:
+        size = json.load(f)["image_shape"][0]
+    report = run(args.model, size, args.restarts, args.pings, args.mode, models_dir=args.models_dir)
+    print(json.dumps(report, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
