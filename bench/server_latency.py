@@ -22,7 +22,7 @@ import socketio
 from app.engine import imageio
 from app.engine.masks import hole_image, preset_mask
 from app.web.protocol import EVENTS
-from tests.servers import running_server
+from bench.server import running_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,7 +84,8 @@ def pings_during_job(url, job, pings, interval=0.05):
 
 def run(model, size, restarts, pings, mode, repeats=10, models_dir=None):
     models_dir = models_dir or os.path.join(ROOT, "models")
-    with running_server(models_dir, mode=mode) as url:
+    with running_server(models_dir, mode=mode) as server:
+        url = server.url
         first = first_progress_times(url, payload(model, size, 5000, restarts), repeats)
         rtts, ok = pings_during_job(url, payload(model, size, 5000, restarts), pings)
     ms = lambda xs, q: float(np.percentile(xs, q) * 1000)  # noqa: E731

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from tests.servers import running_server
+from bench.server import running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "artifacts")
@@ -36,12 +36,12 @@ def browser_or_skip():
 def page(tiny_models):
     browser_or_skip()
     from playwright.sync_api import sync_playwright
-    with running_server(tiny_models[0], mode="eventlet") as url, sync_playwright() as pw:
+    with running_server(tiny_models[0], mode="eventlet") as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
+        page.goto(server.url)
         page.errors = errors
         yield page
         browser.close()

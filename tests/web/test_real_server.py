@@ -6,7 +6,7 @@ import pytest
 import socketio as sio_client
 
 from app.web.protocol import ERROR_CODES, EVENTS
-from tests.servers import running_server
+from bench.server import running_server
 from tests.web.helpers import complete_payload
 
 
@@ -29,7 +29,8 @@ class Recorder:
 
 @pytest.mark.parametrize("mode", ["eventlet", "threading"])
 def test_complete_over_a_real_socket(tiny_models, mode):
-    with running_server(tiny_models[0], mode=mode) as url:
+    with running_server(tiny_models[0], mode=mode) as server:
+        url = server.url
         client = sio_client.Client()
         rec = Recorder(client)
         client.connect(url, transports=["websocket"])

@@ -56,9 +56,15 @@ class GAN(keras.Model):
         return tf.concat(parts, axis=1)
 
     def update_ema(self):
-        """Move the averaged generator one step toward the trained one (weights and BN statistics)."""
+        """Move the averaged generator one step toward the trained one (weights and BN statistics).
+
+        The decay warms up as (1 + t) / (10 + t) so that early in a run the average
+        follows G instead of remembering its random start.
+        """
+        t = tf.cast(self.g_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
         for avg, w in zip(self.ema_generator.weights, self.generator.weights):
-            avg.assign(self.ema_decay * avg + (1.0 - self.ema_decay) * w)
+            avg.assign(decay * avg + (1.0 - decay) * w)
 
     def d_logit(self, images, training=False):
         """D's real-vs-fake logit (B,), whatever else D outputs."""

@@ -1,10 +1,11 @@
-"""Start a real Regen server (python wsgi.py) on a free loopback port for a test."""
+"""Start a real Regen server (python wsgi.py) on a free loopback port, for benchmarks and tests."""
 import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,7 +19,7 @@ def free_port():
 
 @contextlib.contextmanager
 def running_server(models_dir, mode="eventlet", timeout=120, **env):
-    """Yield the base URL of a server started as users start it; stop it afterwards."""
+    """Yield (url, pid) of a server started as users start it; stop it afterwards."""
     port = free_port()
     environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ASYNC_MODE": mode,
                "REGEN_MODELS": models_dir, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
@@ -36,7 +37,7 @@ def running_server(models_dir, mode="eventlet", timeout=120, **env):
                     log.flush()
                     raise RuntimeError(f"server did not start; see {log.name}") from None
                 time.sleep(0.3)
-        yield url
+        yield types.SimpleNamespace(url=url, pid=proc.pid)
     finally:
         proc.terminate()
         try:

@@ -1,0 +1,127 @@
+"""Many clients at once against a real server.
+
+    python -m bench.server_load [--model faces] [--clients 20] [--steps 100] [--restarts 4] [--json OUT]
+
+Starts `python wsgi.py` (eventlet) on a free loopback port; N python-socketio
+clients connect and submit a job at the same moment. Every client must end with
+`done` or with an `error` whose code is `busy`; none may hang; the server must
+still answer /healthz; and no job may be lost: every accepted job (one that got
+`queued`) ends in exactly one `done` or `error`. Bounded in count and time; it
+stops by itself. Reports accepted, done, busy, errors, p50/p95 time to done and
+the server's memory before and after.
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import socketio
+
+from app.web.protocol import ERROR_CODES, EVENTS
+from bench.server import running_server
+from bench.server_latency import payload
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class LoadClient:
+    def __init__(self, url):
+        self.client = socketio.Client()
+        self.events = []
+        self.ended = threading.Event()
+        for name in (EVENTS["QUEUED"], EVENTS["DONE"], EVENTS["ERROR"]):
+            self.client.on(name, self._record(name))
+        self.client.connect(url, transports=["websocket"])
+
+    def _record(self, name):
+        def handler(msg):
+            self.events.append((name, msg, time.perf_counter()))
+            if name != EVENTS["QUEUED"]:
+                self.ended.set()
+        return handler
+
+    def outcome(self):
+        ends = [(n, m) for n, m, _ in self.events if n != EVENTS["QUEUED"]]
+        return ends
+
+
+def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout=600, **env):
+    """Returns the report dict; raises AssertionError if a contract is broken."""
+    job = payload(model, size, steps, restarts)
+    with running_server(models_dir, mode="eventlet", **env) as server:
+        before = rss_mb(server.pid)
+        loads = [LoadClient(server.url) for _ in range(clients)]
+        barrier = threading.Barrier(clients)
+        started = {}
+
+        def submit(c):
+            barrier.wait()
+            started[c] = time.perf_counter()
+            c.client.emit(EVENTS["COMPLETE"], job)
+
+        threads = [threading.Thread(target=submit, args=(c,)) for c in loads]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deadline = time.perf_counter() + timeout
+        for c in loads:
+            c.ended.wait(max(0.0, deadline - time.perf_counter()))
+        time.sleep(0.5)   # let any duplicate terminal event arrive, so it would be counted
+        health = json.loads(urllib.request.urlopen(server.url + "/healthz", timeout=10).read())
+        after = rss_mb(server.pid)
+        for c in loads:
+            c.client.disconnect()
+
+    hangs = sum(not c.ended.is_set() for c in loads)
+    accepted = [c for c in loads if any(n == EVENTS["QUEUED"] for n, _, _ in c.events)]
+    lost = sum(len(c.outcome()) != 1 for c in accepted)
+    done = [c for c in loads if c.outcome() and c.outcome()[0][0] == EVENTS["DONE"]]
+    busy = [c for c in loads if c.outcome() and c.outcome()[0][1].get("code") == ERROR_CODES["BUSY"]]
+    other_errors = [c.outcome()[0][1] for c in loads
+                    if c.outcome() and c.outcome()[0][0] == EVENTS["ERROR"] and c not in busy]
+    times = [next(t for n, _, t in c.events if n == EVENTS["DONE"]) - started[c] for c in done]
+    return {
+        "clients": clients, "steps": steps, "restarts": restarts,
+        "accepted": len(accepted), "done": len(done), "busy": len(busy), "errors": len(other_errors),
+        "error_details": other_errors[:5], "hangs": hangs, "lost": lost,
+        "crashed": health.get("status") != "ok",
+        "time_to_done_s": {"p50": float(np.percentile(times, 50)) if times else None,
+                           "p95": float(np.percentile(times, 95)) if times else None},
+        "server_rss_mb": {"before": round(before, 1), "after": round(after, 1)},
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.server_load", description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="faces")
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--restarts", type=int, default=4)
+    p.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    with open(os.path.join(args.models_dir, args.model, "manifest.json")) as f:
+        size = json.load(f)["image_shape"][0]
+    report = run_load(args.models_dir, args.model, size, args.clients, args.steps, args.restarts)
+    print(json.dumps(report, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0 if report["hangs"] == report["lost"] == 0 and not report["crashed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
