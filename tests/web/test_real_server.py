@@ -55,3 +55,19 @@ def test_complete_over_a_real_socket(tiny_models, mode):
             assert rec.events[-1][1]["code"] == ERROR_CODES["CANCELLED"]
         finally:
             client.disconnect()
+
+
+def test_other_origins_are_refused_unless_listed(tiny_models):
+    # Long-polling sends exactly the Origin given here (the websocket client adds its own).
+    evil = {"Origin": "http://evil.example"}
+    with running_server(tiny_models[0], mode="eventlet") as server:
+        client = sio_client.Client()
+        with pytest.raises(sio_client.exceptions.ConnectionError):
+            client.connect(server.url, headers=evil, transports=["polling"], wait_timeout=5)
+        same = sio_client.Client()
+        same.connect(server.url, headers={"Origin": server.url}, transports=["polling"])
+        same.disconnect()
+    with running_server(tiny_models[0], mode="eventlet", CORS_ORIGINS="http://evil.example") as server:
+        client = sio_client.Client()
+        client.connect(server.url, headers=evil, transports=["polling"])
+        client.disconnect()
