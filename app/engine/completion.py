@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from app.engine.blend import poisson_blend
 from app.engine.masks import check_inputs, importance_weights
+from app.engine.schedule import EarlyStopper, halving_steps, survivors
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 
@@ -36,6 +37,10 @@ class CompletionParams:
     blend: bool = True          # Poisson-blend the fill into the known pixels
     seed: int | None = None     # fixes the initial z; None draws a fresh one
     report_seconds: float = 0.15  # target time between progress reports
+    min_candidates: int | None = None  # successive halving down to this many; None = off
+    early_stop: bool = False    # stop once the best loss stops improving:
+    patience: int = 100         #   by less than `tolerance` (relative) over `patience` steps
+    tolerance: float = 1e-3
 
     def check(self):
         if self.steps < 1:
@@ -48,6 +53,8 @@ class CompletionParams:
             raise ValueError(f"lr must be finite and > 0, got {self.lr}")
         if self.window < 1 or self.window % 2 == 0:
             raise ValueError(f"window must be a positive odd number, got {self.window}")
+        if self.min_candidates is not None and self.min_candidates < 1:
+            raise ValueError(f"min_candidates must be at least 1, got {self.min_candidates}")
         return self
 
 
@@ -78,9 +85,10 @@ class Result:
     fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere
     z: np.ndarray               # (latent_dim,) float32, the best candidate
     losses: dict                # the best candidate's final losses
-    steps: int                  # steps run (fewer than asked if cancelled)
+    steps: int                  # steps run (fewer than asked if cancelled or stopped early)
     seconds: float
     cancelled: bool = False
+    early_stopped: bool = False
 
 
 def to_uint8(x):
@@ -176,7 +184,10 @@ class Completer:
         m = v = tf.zeros_like(z)
         t = tf.constant(0.0)
         args = (y, w, tf.constant(self._free), tf.constant(float(params.lam)), tf.constant(float(params.lr)))
-        step, n = 0, 0
+        halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
+                    if params.min_candidates else [])
+        stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
+        step, n, early = 0, 0, False
         while True:
             started = time.perf_counter()
             z, m, v, t, total, ctx, perc, images = self._chunk(z, m, v, t, tf.constant(n), *args)
@@ -188,13 +199,23 @@ class Completer:
                                 to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy())
             if step >= params.steps:
                 break
+            if stopper and stopper.update(step, total[best]):
+                early = True
+                break
             yield progress
-            # 3. Size the next chunk so a report is due about every report_seconds.
+            if halve_at and step >= halve_at[0]:
+                # 3. Successive halving: the worse half of the candidates stops here.
+                halve_at.pop(0)
+                keep = tf.constant(survivors(total, len(total) // 2))
+                z, m, v = tf.gather(z, keep), tf.gather(m, keep), tf.gather(v, keep)
+            # 4. Size the next chunk so a report is due about every report_seconds.
             elapsed = time.perf_counter() - started
             per_step = elapsed / n if n else elapsed / 2
             n = int(np.clip(params.report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
-            n = min(n, params.steps - step)
-        yield self.finish(progress, mask, params, t0)
+            n = min([n, params.steps - step] + [h - step for h in halve_at[:1] if h > step])
+        result = self.finish(progress, mask, params, t0)
+        result.early_stopped = early
+        yield result
 
     def finish(self, progress, mask, params, started, cancelled=False):
         """The `Result` for the state a progress report describes (blended if asked)."""

@@ -12,7 +12,7 @@ import time
 import uuid
 
 from app.engine import baselines, imageio
-from app.engine.completion import Result
+from app.engine.completion import Result, to_float
 from app.web.protocol import ERROR_CODES, EVENTS
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class JobManager:
         req = job.request
         entry = self.registry.entries[req.model]
         started = time.monotonic()
-        steps = iter(entry.completer.iterate(req.image / 127.5 - 1.0, req.mask, req.params))
+        steps = iter(entry.completer.iterate(to_float(req.image), req.mask, req.params))
         try:
             while True:
                 if job.cancel_reason:

@@ -119,3 +119,27 @@ def test_bad_params(completer, params, message):
 def test_bad_image_is_refused_before_any_work(completer):
     with pytest.raises(ValueError, match="mask is 8x8 but the image is 16x16"):
         completer.complete(np.zeros((16, 16, 3), np.float32), np.ones((8, 8)))
+
+
+def test_successive_halving_narrows_the_candidates(completer):
+    image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
+    # one step per report, so that every stage of the halving is seen
+    params = CompletionParams(steps=40, restarts=8, seed=0, min_candidates=2, report_seconds=1e-6)
+    sizes = [len(p.total) for p in completer.iterate(image, mask, params) if isinstance(p, Progress)]
+    assert sizes[0] == 8 and sizes[-1] == 2
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_halving_keeps_the_best_so_far(completer):
+    truth = toy_problem(completer)
+    mask = centre_hole()
+    plain = completer.complete(truth, mask, CompletionParams(steps=120, restarts=8, seed=0))
+    halved = completer.complete(truth, mask, CompletionParams(steps=120, restarts=8, seed=0, min_candidates=1))
+    assert halved.losses["total"] <= plain.losses["total"] * 1.5
+
+
+def test_early_stopping_ends_a_converged_search(completer):
+    truth = toy_problem(completer)
+    params = CompletionParams(steps=3000, restarts=4, seed=0, early_stop=True, patience=60, tolerance=1e-3)
+    result = completer.complete(truth, centre_hole(), params)
+    assert result.early_stopped and result.steps < 3000

@@ -1,0 +1,47 @@
+"""Deciding how much search a completion gets: successive halving of the
+candidates and early stopping when the best loss stops improving."""
+import collections
+
+import numpy as np
+
+
+def survivors(total, keep):
+    """Indices of the `keep` candidates with the lowest total loss, best first.
+
+    total: (K,) per-candidate losses; ties keep the earlier candidate.
+    """
+    total = np.asarray(total)
+    keep = max(1, min(int(keep), len(total)))
+    return np.argsort(total, kind="stable")[:keep]
+
+
+def halving_steps(steps, restarts, min_candidates):
+    """Steps at which the candidates are halved: evenly spaced over the run, one per
+    halving round needed to go from `restarts` down to `min_candidates`."""
+    rounds = 0
+    k = restarts
+    while k // 2 >= max(1, min_candidates):
+        k //= 2
+        rounds += 1
+    return [int(steps * (i + 1) / (rounds + 1)) for i in range(rounds)]
+
+
+class EarlyStopper:
+    """Stop when the best total loss improved by less than `tolerance` (relative)
+    over the last `patience` steps."""
+
+    def __init__(self, patience=100, tolerance=1e-3):
+        self.patience, self.tolerance = patience, tolerance
+        self.history = collections.deque()   # (step, best loss so far)
+        self.best = np.inf
+
+    def update(self, step, loss):
+        """Record the best loss at `step`; True when the search should stop."""
+        self.best = min(self.best, float(loss))
+        self.history.append((step, self.best))
+        while len(self.history) > 1 and self.history[1][0] <= step - self.patience:
+            self.history.popleft()
+        then_step, then = self.history[0]
+        if step - then_step < self.patience:
+            return False
+        return (then - self.best) <= self.tolerance * abs(then)

@@ -1,0 +1,35 @@
+import numpy as np
+
+from app.engine.schedule import EarlyStopper, halving_steps, survivors
+
+
+def test_halving_keeps_the_best_candidates():
+    losses = np.array([5.0, 0.5, 9.0, 1.5, 0.1, 7.0, 3.0, 2.0])
+    assert list(survivors(losses, 4)) == [4, 1, 3, 7]
+    assert list(survivors(losses, 1)) == [4]
+    assert list(survivors(losses, 100)) == list(np.argsort(losses))
+    assert list(survivors([1.0, 1.0, 0.0], 2)) == [2, 0], "ties keep the earlier candidate"
+
+
+def test_halving_schedule():
+    assert halving_steps(400, 16, 2) == [100, 200, 300]           # 16 -> 8 -> 4 -> 2
+    assert halving_steps(300, 64, 4) == [60, 120, 180, 240]       # 64 -> 32 -> 16 -> 8 -> 4
+    assert halving_steps(300, 3, 4) == []
+
+
+def test_early_stopping_triggers_on_a_flat_loss():
+    stop = EarlyStopper(patience=50, tolerance=1e-3)
+    fired = [s for s in range(0, 400, 10) if stop.update(s, 10.0)]
+    assert fired and fired[0] == 50
+
+
+def test_early_stopping_waits_while_the_loss_falls():
+    stop = EarlyStopper(patience=50, tolerance=1e-3)
+    assert not any(stop.update(s, 100.0 * 0.99 ** s) for s in range(0, 1000, 10))
+
+
+def test_early_stopping_uses_the_best_loss_so_far():
+    stop = EarlyStopper(patience=50, tolerance=1e-3)
+    noisy = [10.0 - 0.5 * (s // 10) if s < 100 else 5.0 + (s % 20) for s in range(0, 300, 10)]
+    fired = [s for s, v in zip(range(0, 300, 10), noisy) if stop.update(s, v)]
+    assert fired and 140 <= fired[0] <= 160
