@@ -110,6 +110,7 @@ def main(argv=None):
     p.add_argument("--save", help="write completions, per method and mask, with the masks, to this npz")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
+    command = " ".join(["python -m bench.inpaint_quality", *(sys.argv[1:] if argv is None else argv)])
     methods = [m for m in args.methods.split(",") if m]
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -124,7 +125,7 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "data": os.path.basename(args.data), "limit": args.limit,
-                       "seed": args.seed, "results": results}, f, indent=2)
+                       "seed": args.seed, "command": command, "results": results}, f, indent=2)
     if args.save:
         np.savez_compressed(args.save, **{f"completions/{k}": v for k, v in completions.items()},
                             **{f"masks/{k}": v for k, v in masks.items()})

@@ -188,6 +188,7 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
+    command = " ".join(["python -m bench.inpaint_speed", *(sys.argv[1:] if argv is None else argv)])
     try:
         batches = [int(b) for b in args.batch.split(",")]
         report = run(args.model, batches, args.repeats, args.steps_budget, args.models_dir)
@@ -197,7 +198,7 @@ def main(argv=None):
     print(markdown_table(report))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+            json.dump({**report, "command": command}, f, indent=2)
     return 0
 
 

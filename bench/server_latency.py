@@ -104,13 +104,14 @@ def main(argv=None):
     p.add_argument("--models-dir", default=None)
     p.add_argument("--json")
     args = p.parse_args(argv)
+    command = " ".join(["python -m bench.server_latency", *(sys.argv[1:] if argv is None else argv)])
     with open(os.path.join(args.models_dir or os.path.join(ROOT, "models"), args.model, "manifest.json")) as f:
         size = json.load(f)["image_shape"][0]
     report = run(args.model, size, args.restarts, args.pings, args.mode, models_dir=args.models_dir)
     print(json.dumps(report, indent=2))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+            json.dump({**report, "command": command}, f, indent=2)
     return 0
 
 

@@ -1,0 +1,29 @@
+import json
+
+from bench import report
+
+
+def test_report_renders_every_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", str(tmp_path))
+    (tmp_path / "speed.json").write_text(json.dumps({
+        "model": "faces", "machine": {"cores": 2, "cpu": "Test CPU", "gpu": "none", "tensorflow": "2.x"},
+        "matmul_gflops": 190.0, "gflop_per_sample_iteration": 1.5, "limit_sample_it_per_s": 126.7,
+        "rows": [{"batch": 16, "steps": 75, "fused": 110.0, "naive": 80.0, "speedup": 1.375, "utilization": 0.87}],
+        "first_progress_s": 0.05, "command": "python -m bench.inpaint_speed --model faces"}))
+    (tmp_path / "quality_faces.json").write_text(json.dumps({
+        "model": "faces", "data": "faces64_val.npz", "limit": 4, "command": "python -m bench.inpaint_quality x",
+        "results": {"regen": {"center": {"psnr": 25.0, "psnr_hole": 20.0, "ssim": 0.9, "l1_hole": 0.05,
+                                         "seconds": 3.0}}}}))
+    (tmp_path / "latency.json").write_text(json.dumps({
+        "mode": "eventlet", "restarts": 16, "ping_ms": {"p50": 2.0, "p95": 5.0, "n": 100},
+        "first_progress_ms": {"p50": 60, "p95": 90, "n": 10}}))
+    (tmp_path / "load.json").write_text(json.dumps({
+        "clients": 20, "accepted": 9, "done": 9, "busy": 11, "errors": 0, "crashed": False, "hangs": 0, "lost": 0,
+        "time_to_done_s": {"p50": 10.0, "p95": 20.0}, "server_rss_mb": {"before": 500, "after": 520}}))
+    text = report.render("## Notes\n\nsomething")
+    assert "2 cores, Test CPU" in text
+    assert "| 16 | 110.0 | 80.0 | 1.38× | 87% |" in text
+    assert "| center | regen | 25.000 | 20.000 |" in text
+    assert "| ping round trip during a restarts = 16 job | 2.0 ms | 5.0 ms | 100 |" in text
+    assert "| 20 | 9 | 9 | 11 | 0 | 0 | 0 | 0 |" in text
+    assert text.rstrip().endswith("something")
