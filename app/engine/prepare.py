@@ -18,8 +18,11 @@ import numpy as np
 
 from app.engine import imageio
 
-FACE_SCALE = 1.2      # square side / detected face width: CelebA crops show a little hair and chin
-FACE_SHIFT = 0.05     # move the square down by this share of its side, toward the chin
+# Calibrated on 120 held-out faces pasted into larger photos: the training crop's
+# side is 1.07 times the cascade's face width (median), and its centre sits 0.12
+# of a side above the detected face's centre.
+FACE_SCALE = 1.07
+FACE_SHIFT = -0.12    # share of the side to move the square down (negative: up)
 _cascade = None
 
 
