@@ -42,6 +42,9 @@ def parse_args(argv=None):
                    help="weight of the perceptual term")
     p.add_argument("--lr", type=float, default=DEFAULTS.lr)
     p.add_argument("--no-blend", action="store_true", help="skip Poisson blending")
+    p.add_argument("--min-candidates", type=int, default=None,
+                   help="successive halving: drop the worse half of the candidates down to this many")
+    p.add_argument("--early-stop", action="store_true", help="stop once the best loss stops improving")
     p.add_argument("--models-dir", default=os.environ.get("REGEN_MODELS", "models"))
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -56,7 +59,8 @@ def run(args):
         raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
                          f"{image.shape[1]}x{image.shape[0]}")
     params = CompletionParams(steps=args.steps, restarts=args.restarts, seed=args.seed,
-                              lam=args.lam, lr=args.lr, blend=not args.no_blend).check()
+                              lam=args.lam, lr=args.lr, blend=not args.no_blend,
+                              min_candidates=args.min_candidates, early_stop=args.early_stop).check()
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise ValueError(f"output folder {out_dir} does not exist")
