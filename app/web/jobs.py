@@ -22,7 +22,7 @@ class Busy(Exception):
     pass
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)   # jobs are compared by identity, never by their image arrays
 class Job:
     sid: str
     request: object                       # validation.JobRequest

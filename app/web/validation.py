@@ -25,7 +25,7 @@ def bad(message, code=ERROR_CODES["BAD_REQUEST"]):
     return RequestError(code, message)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class JobRequest:
     model: str
     image: np.ndarray        # (H, W, C) uint8

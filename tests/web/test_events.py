@@ -92,3 +92,23 @@ def test_queue_full_answers_busy(make_app):
     for c in clients:
         c.emit(EVENTS["CANCEL"], {})
         c.disconnect()
+
+
+def test_replacing_a_running_job_while_another_waits(make_app):
+    """Cancelling looks the old job up among waiting ones: that must compare jobs by
+    identity, not by their image arrays."""
+    from app.web import socketio
+    app = make_app()
+    me, other = socketio.test_client(app), socketio.test_client(app)
+    me.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2}))
+    first = wait_for(me, EVENTS["PROGRESS"])[0][1]["job"]          # running now
+    other.emit(EVENTS["COMPLETE"], complete_payload())              # waits behind it
+    wait_for(other, EVENTS["QUEUED"])
+    me.emit(EVENTS["COMPLETE"], complete_payload())
+    ends = terminal(wait_for(me, EVENTS["DONE"]))
+    assert ends[0][0] == EVENTS["ERROR"] and ends[0][1]["job"] == first
+    assert ends[0][1]["code"] == ERROR_CODES["CANCELLED"]
+    assert ends[-1][0] == EVENTS["DONE"]
+    assert wait_for(other, EVENTS["DONE"])[-1][0] == EVENTS["DONE"]
+    me.disconnect()
+    other.disconnect()
