@@ -10,7 +10,6 @@ and with labels (MNIST) the share of completions the digit judge reads as the
 true label. Use validation data only: faces64_val.npz or MNIST's test split.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ from app.engine.completion import Completer, CompletionParams, to_float  # noqa:
 from app.engine.model import load_model  # noqa: E402
 from bench.data import DEFAULT_MASKS, load_images, make_mask  # noqa: E402
 from bench.metrics import scores  # noqa: E402
+from bench.output import command_line, write_json  # noqa: E402
 
 # The paper's settings as re-implementations report them: the reference.
 YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False)
@@ -110,7 +110,7 @@ def main(argv=None):
     p.add_argument("--save", help="write completions, per method and mask, with the masks, to this npz")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
-    command = " ".join(["python -m bench.inpaint_quality", *(sys.argv[1:] if argv is None else argv)])
+    command = command_line("bench.inpaint_quality", argv)
     methods = [m for m in args.methods.split(",") if m]
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -122,10 +122,8 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(markdown_table(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"model": args.model, "data": os.path.basename(args.data), "limit": args.limit,
-                       "seed": args.seed, "command": command, "results": results}, f, indent=2)
+    write_json(args.json, {"model": args.model, "data": os.path.basename(args.data), "limit": args.limit,
+                           "seed": args.seed, "results": results}, command)
     if args.save:
         np.savez_compressed(args.save, **{f"completions/{k}": v for k, v in completions.items()},
                             **{f"masks/{k}": v for k, v in masks.items()})

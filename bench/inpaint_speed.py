@@ -13,7 +13,6 @@ Reports, side by side in one run:
 - the time from starting a (warm) completion to its first progress report.
 """
 import argparse
-import json
 import os
 import platform
 import sys
@@ -27,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 from app.engine.completion import Completer, CompletionParams  # noqa: E402
 from app.engine.masks import preset_mask  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
+from bench.output import command_line, write_json  # noqa: E402
 
 
 def matmul_gflops(n=2048, repeats=10):
@@ -188,7 +188,7 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
-    command = " ".join(["python -m bench.inpaint_speed", *(sys.argv[1:] if argv is None else argv)])
+    command = command_line("bench.inpaint_speed", argv)
     try:
         batches = [int(b) for b in args.batch.split(",")]
         report = run(args.model, batches, args.repeats, args.steps_budget, args.models_dir)
@@ -196,9 +196,7 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(markdown_table(report))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({**report, "command": command}, f, indent=2)
+    write_json(args.json, report, command)
     return 0
 
 

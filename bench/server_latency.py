@@ -23,6 +23,7 @@ from app.engine import imageio
 from app.engine.masks import hole_image, preset_mask
 from app.web.protocol import EVENTS
 from bench.server import running_server
+from bench.output import command_line, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -104,14 +105,12 @@ def main(argv=None):
     p.add_argument("--models-dir", default=None)
     p.add_argument("--json")
     args = p.parse_args(argv)
-    command = " ".join(["python -m bench.server_latency", *(sys.argv[1:] if argv is None else argv)])
+    command = command_line("bench.server_latency", argv)
     with open(os.path.join(args.models_dir or os.path.join(ROOT, "models"), args.model, "manifest.json")) as f:
         size = json.load(f)["image_shape"][0]
     report = run(args.model, size, args.restarts, args.pings, args.mode, models_dir=args.models_dir)
     print(json.dumps(report, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({**report, "command": command}, f, indent=2)
+    write_json(args.json, report, command)
     return 0
 
 

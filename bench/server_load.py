@@ -24,6 +24,7 @@ import socketio
 from app.web.protocol import ERROR_CODES, EVENTS
 from bench.server import running_server
 from bench.server_latency import payload
+from bench.output import command_line, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -113,14 +114,12 @@ def main(argv=None):
     p.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
     p.add_argument("--json")
     args = p.parse_args(argv)
-    command = " ".join(["python -m bench.server_load", *(sys.argv[1:] if argv is None else argv)])
+    command = command_line("bench.server_load", argv)
     with open(os.path.join(args.models_dir, args.model, "manifest.json")) as f:
         size = json.load(f)["image_shape"][0]
     report = run_load(args.models_dir, args.model, size, args.clients, args.steps, args.restarts)
     print(json.dumps(report, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({**report, "command": command}, f, indent=2)
+    write_json(args.json, report, command)
     return 0 if report["hangs"] == report["lost"] == 0 and not report["crashed"] else 1
 
 

@@ -41,7 +41,8 @@ class Dataset:
         return tuple(int(s) for s in self.images.shape[1:])
 
 
-def _load_npz(path, keys):
+def load_npz(path, keys):
+    """{key: array} from an npz archive; clear errors if it is missing, corrupt or lacks a key."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"dataset file not found: {path} (set --data-dir or $REGEN_DATA)")
     try:
@@ -63,7 +64,7 @@ def _load_npz(path, keys):
 
 def load_mnist(data_dir=None, split="train"):
     """MNIST digits, (N, 28, 28, 1) uint8, white digit on black, with labels 0-9."""
-    arrays = _load_npz(os.path.join(data_dir or default_data_dir(), "mnist.npz"),
+    arrays = load_npz(os.path.join(data_dir or default_data_dir(), "mnist.npz"),
                        [f"x_{split}", f"y_{split}"])
     images = arrays[f"x_{split}"][..., None]
     return Dataset("mnist", images, arrays[f"y_{split}"].astype(np.int32), num_classes=10)
@@ -76,7 +77,7 @@ def load_faces(data_dir=None):
     if not shards:
         raise FileNotFoundError(f"no face shards faces64_0*.npz in {data_dir} "
                                 "(set --data-dir or $REGEN_DATA)")
-    images = np.concatenate([_load_npz(s, ["images"])["images"] for s in shards])
+    images = np.concatenate([load_npz(s, ["images"])["images"] for s in shards])
     return Dataset("faces", images, flip=True)
 
 

@@ -5,7 +5,6 @@
 models/NAME/
     generator.pb       frozen GraphDef: z (B, latent) -> image (B, H, W, C) in [-1, 1]
     discriminator.pb   frozen GraphDef: image -> (probability of real (B,), logit (B,))
-    encoder.pb         optional, written by training.encoder
     manifest.json      everything the engine needs to use the graphs
     samples/NNN.png    held-out images for the app's gallery (never trained on)
     grid.png           samples from the exported G
@@ -70,7 +69,7 @@ def held_out_samples(dataset, data_dir, n=SAMPLE_COUNT):
         return test.images[np.sort(picks)]
     if dataset == "faces":
         path = os.path.join(data_dir or data.default_data_dir(), "faces64_val.npz")
-        return data._load_npz(path, ["images"])["images"][:n]
+        return data.load_npz(path, ["images"])["images"][:n]
     return None
 
 

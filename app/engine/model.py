@@ -45,7 +45,6 @@ class GanModel:
     manifest: dict
     generate: object
     discriminate: object
-    encode: object = None
 
     @property
     def image_shape(self):
@@ -70,7 +69,6 @@ class GanModel:
                 "image_shape": list(self.image_shape), "latent_dim": self.latent_dim,
                 "channel_order": m.get("channel_order"), "adversarial_loss": m.get("adversarial_loss"),
                 "num_classes": (self.conditioning or {}).get("num_classes", 0),
-                "has_encoder": self.encode is not None,
                 "kind": m.get("kind", "faces" if self.image_shape[-1] == 3 else "digits"),
                 "training": m.get("training", {})}
 
@@ -113,11 +111,7 @@ def load_model(models_dir, name):
     outs = d["outputs"]
     discriminate = _load_graph(os.path.join(folder, d["file"]), d["input"],
                                [outs["probability"], outs["logit"]])
-    encode = None
-    if "encoder" in graphs and os.path.exists(os.path.join(folder, graphs["encoder"]["file"])):
-        e = graphs["encoder"]
-        encode = _load_graph(os.path.join(folder, e["file"]), e["input"], [e["output"]])
-    return GanModel(name, folder, manifest, generate, discriminate, encode)
+    return GanModel(name, folder, manifest, generate, discriminate)
 
 
 def list_models(models_dir):

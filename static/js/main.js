@@ -1,12 +1,11 @@
 // The page: wires the mask editor, the image source, the socket and the chart together.
-import { MaskEditor } from "./canvas.js";
+import { drawPixelated, MaskEditor } from "./canvas.js";
 import { LossChart } from "./chart.js";
 import { ERROR_CODES } from "./protocol.js";
 import { Presenter } from "./presenter.js";
 import { connect } from "./socket.js";
 import { Source } from "./source.js";
 import { $, bitmapFromBytes, pasteBack, readParams, setStatus, showResults, toast } from "./ui.js";
-import { drawPixelated } from "./canvas.js";
 
 const app = { job: null, running: false };
 

@@ -2,7 +2,6 @@ import os
 
 import cv2
 import numpy as np
-import pytest
 
 from app.engine.prepare import find_face, prepare
 from tests.conftest import DATA_DIR, needs_shared_data

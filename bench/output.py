@@ -1,0 +1,15 @@
+"""How every benchmark script records its run: the command that reproduces it,
+written with the report as JSON (which `bench.report` turns into BENCHMARKS.md)."""
+import json
+import sys
+
+
+def command_line(module, argv):
+    """The shell command that reran this script with the same arguments."""
+    return " ".join([f"python -m {module}", *(sys.argv[1:] if argv is None else argv)])
+
+
+def write_json(path, report, command):
+    if path:
+        with open(path, "w") as f:
+            json.dump({**report, "command": command}, f, indent=2)
