@@ -76,7 +76,7 @@ class Problem:
         self.mask = preset_mask("center", h)
         rng = np.random.default_rng(seed)
         self.image = rng.uniform(-1, 1, (h, w, c)).astype(np.float32)
-        self.z = completer.initial_latents(batch, seed)
+        self.z = completer.initial_latents(batch, seed)[0]
 
 
 def fused_rate(completer, problem, steps):

@@ -51,3 +51,28 @@ def tiny_models(tmp_path_factory):
     gans = {"tiny": make_tiny_model(models_dir, str(root / "run-rgb"), "tiny", TINY_RGB),
             "tiny-gray": make_tiny_model(models_dir, str(root / "run-gray"), "tiny-gray", TINY_GRAY, 1)}
     return str(models_dir), gans
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_models(tiny_models, tmp_path_factory):
+    """models_dir holding 'tiny-enc': the tiny RGB model plus an encoder trained for
+    two steps on generated images, exported with training.export."""
+    import shutil
+
+    from PIL import Image
+
+    from training import train_encoder
+
+    root = tmp_path_factory.mktemp("tiny-enc")
+    models_dir = root / "models"
+    shutil.copytree(os.path.join(tiny_models[0], "tiny"), models_dir / "tiny-enc")
+    folder = root / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    run = root / "run"
+    assert train_encoder.main([str(models_dir / "tiny-enc"), "--dataset", f"folder:{folder}", "--steps", "2",
+                               "--out", str(run), "--batch", "4", "--quiet"]) == 0
+    assert export.main([str(run), "--name", "tiny-enc", "--models-dir", str(models_dir)]) == 0
+    return str(models_dir)

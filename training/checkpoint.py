@@ -16,30 +16,44 @@ from training.config import ModelConfig
 CKPT_DIR = "checkpoint"
 
 
-def _optimizer_arrays(prefix, optimizer):
+def optimizer_arrays(prefix, optimizer):
+    """{prefix + index: array} of an optimizer's variables (moments, iteration count)."""
     return {f"{prefix}{i:04d}": v.numpy() for i, v in enumerate(optimizer.variables)}
 
 
-def save(run_dir, gan, step, args):
-    """Write the checkpoint to a temporary folder, then swap it in, so a crash
+def load_optimizer(arrays, prefix, optimizer, model):
+    """Inverse of `optimizer_arrays` for an optimizer of `model`'s trainable weights."""
+    optimizer.build(model.trainable_weights)
+    for i, var in enumerate(optimizer.variables):
+        var.assign(arrays[f"{prefix}{i:04d}"])
+
+
+def write_atomically(final, write):
+    """Call write(tmp_folder), then swap the folder in for `final`, so a crash
     mid-write never leaves a broken checkpoint behind."""
-    final = os.path.join(run_dir, CKPT_DIR)
     tmp = final + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    gan.generator.save_weights(os.path.join(tmp, "generator.weights.h5"))
-    gan.ema_generator.save_weights(os.path.join(tmp, "ema_generator.weights.h5"))
-    gan.discriminator.save_weights(os.path.join(tmp, "discriminator.weights.h5"))
-    np.savez(os.path.join(tmp, "optimizers.npz"),
-             **_optimizer_arrays("g", gan.g_optimizer), **_optimizer_arrays("d", gan.d_optimizer))
-    with open(os.path.join(tmp, "state.json"), "w") as f:
-        json.dump({"step": int(step), "config": json.loads(gan.cfg.to_json()), "args": args}, f, indent=1)
+    write(tmp)
     old = final + ".old"
     shutil.rmtree(old, ignore_errors=True)
     if os.path.exists(final):
         os.rename(final, old)
     os.rename(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def save(run_dir, gan, step, args):
+    def write(tmp):
+        gan.generator.save_weights(os.path.join(tmp, "generator.weights.h5"))
+        gan.ema_generator.save_weights(os.path.join(tmp, "ema_generator.weights.h5"))
+        gan.discriminator.save_weights(os.path.join(tmp, "discriminator.weights.h5"))
+        np.savez(os.path.join(tmp, "optimizers.npz"),
+                 **optimizer_arrays("g", gan.g_optimizer), **optimizer_arrays("d", gan.d_optimizer))
+        with open(os.path.join(tmp, "state.json"), "w") as f:
+            json.dump({"step": int(step), "config": json.loads(gan.cfg.to_json()), "args": args}, f, indent=1)
+
+    write_atomically(os.path.join(run_dir, CKPT_DIR), write)
 
 
 def read_state(run_dir):
@@ -65,9 +79,6 @@ def restore(run_dir, gan, with_optimizers=True):
         gan.ema_generator.load_weights(ema)
     if with_optimizers:
         arrays = np.load(os.path.join(folder, "optimizers.npz"))
-        for prefix, opt, model in (("g", gan.g_optimizer, gan.generator),
-                                   ("d", gan.d_optimizer, gan.discriminator)):
-            opt.build(model.trainable_weights)
-            for i, var in enumerate(opt.variables):
-                var.assign(arrays[f"{prefix}{i:04d}"])
+        load_optimizer(arrays, "g", gan.g_optimizer, gan.generator)
+        load_optimizer(arrays, "d", gan.d_optimizer, gan.discriminator)
     return step

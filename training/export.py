@@ -1,6 +1,7 @@
 """Freeze a trained run into a model folder the engine serves.
 
     python -m training.export runs/NAME --name NAME [--title "..."] [--models-dir models]
+    python -m training.export runs/NAME-encoder --name NAME    (adds the encoder)
 
 models/NAME/
     generator.pb       frozen GraphDef: z (B, latent) -> image (B, H, W, C) in [-1, 1]
@@ -9,6 +10,12 @@ models/NAME/
     samples/NNN.png    held-out images for the app's gallery (never trained on)
     grid.png           samples from the exported G
     losses.png         the run's loss plot
+    encoder.pb         optional, from an encoder run (`training.train_encoder`):
+                       (image (B, H, W, C) in [-1, 1], mask (B, H, W, 1), 1 = known)
+                       -> z guess (B, latent) in (-1, 1)
+
+Exporting a GAN run replaces the whole folder, encoder included: an encoder
+only fits the generator it was trained against.
 """
 import argparse
 import datetime
@@ -25,22 +32,27 @@ from PIL import Image  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2)
 
-from training import checkpoint, data, reporting  # noqa: E402
+from training import checkpoint, data, reporting, train_encoder  # noqa: E402
 from training.gans import build_gan  # noqa: E402
+from training.nets.encoder import build_encoder  # noqa: E402
 
 MANIFEST_VERSION = 1
 SAMPLE_COUNT = 24
 
 
-def freeze(fn, spec, folder, filename):
-    """Trace `fn` for `spec`, fold its variables into constants and write the GraphDef.
+def freeze(fn, specs, folder, filename):
+    """Trace `fn` for one TensorSpec or a list of them, fold its variables into
+    constants and write the GraphDef.
 
-    Returns (input tensor name, [output tensor names in return order]).
+    Returns (input tensor name, or a list of them for a list of specs,
+    [output tensor names in return order]).
     """
-    concrete = tf.function(fn).get_concrete_function(spec)
+    many = isinstance(specs, (list, tuple))
+    concrete = tf.function(fn).get_concrete_function(*(specs if many else [specs]))
     frozen = convert_variables_to_constants_v2(concrete)
     tf.io.write_graph(frozen.graph.as_graph_def(), folder, filename, as_text=False)
-    return frozen.inputs[0].name, [t.name for t in frozen.outputs]
+    inputs = [t.name for t in frozen.inputs[:len(specs) if many else 1]]
+    return inputs if many else inputs[0], [t.name for t in frozen.outputs]
 
 
 def export_graphs(gan, folder):
@@ -141,6 +153,46 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     return folder
 
 
+def export_encoder(run_dir, name, models_dir="models"):
+    """Freeze an encoder run into models_dir/name (which must hold the generator it
+    was trained against); returns the folder."""
+    state = train_encoder.read_state(run_dir)
+    folder = os.path.join(models_dir, name)
+    manifest_path = os.path.join(folder, "manifest.json")
+    if not os.path.exists(manifest_path):
+        raise FileNotFoundError(f"no model {folder} to add the encoder to: export the GAN first")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    g_hash = train_encoder.file_sha256(os.path.join(folder, manifest["graphs"]["generator"]["file"]))
+    if g_hash != state["generator_sha256"]:
+        raise ValueError(f"{run_dir} was trained against another generator than {folder}'s; "
+                         "train a new encoder for this one")
+    shape, latent = tuple(manifest["image_shape"]), int(manifest["latent_dim"])
+    encoder = build_encoder(shape, latent)
+    encoder.load_weights(os.path.join(run_dir, checkpoint.CKPT_DIR, "encoder.weights.h5"))
+    (img_in, mask_in), (z_out,) = freeze(
+        lambda image, mask: encoder(train_encoder.encoder_input(image, mask), training=False),
+        [tf.TensorSpec([None, *shape], tf.float32, name="image"),
+         tf.TensorSpec([None, *shape[:2], 1], tf.float32, name="mask")],
+        folder, "encoder.pb")
+    manifest["graphs"]["encoder"] = {"file": "encoder.pb", "inputs": {"image": img_in, "mask": mask_in},
+                                     "output": z_out}
+    manifest["encoder"] = {"steps": state["step"], "batch": state["args"].get("batch"),
+                           "real_share": state["args"].get("real_share"),
+                           "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f, indent=2)
+    return folder
+
+
+def is_encoder_run(run_dir):
+    path = os.path.join(run_dir, checkpoint.CKPT_DIR, "state.json")
+    if not os.path.exists(path):
+        return False
+    with open(path) as f:
+        return json.load(f).get("kind") == "encoder"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n")[0])
     p.add_argument("run", help="run directory with a checkpoint")
@@ -152,7 +204,10 @@ def main(argv=None):
     if not args.name.replace("-", "").replace("_", "").isalnum():
         p.error(f"bad model name {args.name!r}: use letters, digits, '-' and '_'")
     try:
-        folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir)
+        if is_encoder_run(args.run):
+            folder = export_encoder(args.run, args.name, args.models_dir)
+        else:
+            folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -35,19 +35,20 @@ def save_grid(images, path, cols=8, scale=2):
 class RunLog:
     """Appends one CSV row and one TensorBoard point per step."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, columns=COLUMNS):
+        self.columns = columns
         self.path = os.path.join(run_dir, "log.csv")
         fresh = not os.path.exists(self.path)
         self.file = open(self.path, "a", newline="")
         self.writer = csv.writer(self.file)
         if fresh:
-            self.writer.writerow(COLUMNS)
+            self.writer.writerow(columns)
         self.tb = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
 
     def write(self, step, values):
-        self.writer.writerow([step] + [f"{float(values[k]):.5f}" for k in COLUMNS[1:]])
+        self.writer.writerow([step] + [f"{float(values[k]):.5f}" for k in self.columns[1:]])
         with self.tb.as_default():
-            for k in COLUMNS[1:]:
+            for k in self.columns[1:]:
                 tf.summary.write(k, tf.constant(float(values[k])), step=step, metadata=_SCALAR)
 
     def flush(self):
@@ -62,8 +63,10 @@ class RunLog:
 def read_log(path):
     """The CSV as a dict of column -> float array."""
     with open(path) as f:
-        rows = list(csv.DictReader(f))
-    return {k: np.array([float(r[k]) for r in rows]) for k in COLUMNS}
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        columns = reader.fieldnames or COLUMNS
+    return {k: np.array([float(r[k]) for r in rows]) for k in columns}
 
 
 def save_loss_plot(log_path, out_path, smooth=50):

@@ -42,9 +42,13 @@ def parse_args(argv=None):
                    help="weight of the perceptual term")
     p.add_argument("--lr", type=float, default=DEFAULTS.lr)
     p.add_argument("--no-blend", action="store_true", help="skip Poisson blending")
-    p.add_argument("--min-candidates", type=int, default=None,
-                   help="successive halving: drop the worse half of the candidates down to this many")
-    p.add_argument("--early-stop", action="store_true", help="stop once the best loss stops improving")
+    p.add_argument("--min-candidates", type=int, default=DEFAULTS.min_candidates,
+                   help="successive halving: drop the worse half of the candidates down to this many "
+                   "(0 = off)")
+    p.add_argument("--early-stop", action=argparse.BooleanOptionalAction, default=DEFAULTS.early_stop,
+                   help="stop once the best loss stops improving")
+    p.add_argument("--encoder-share", type=float, default=DEFAULTS.encoder_share,
+                   help="share of candidates started from the encoder's guess (0 = all random)")
     p.add_argument("--models-dir", default=os.environ.get("REGEN_MODELS", "models"))
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -60,7 +64,8 @@ def run(args):
                          f"{image.shape[1]}x{image.shape[0]}")
     params = CompletionParams(steps=args.steps, restarts=args.restarts, seed=args.seed,
                               lam=args.lam, lr=args.lr, blend=not args.no_blend,
-                              min_candidates=args.min_candidates, early_stop=args.early_stop).check()
+                              min_candidates=args.min_candidates or None, early_stop=args.early_stop,
+                              encoder_share=args.encoder_share).check()
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise ValueError(f"output folder {out_dir} does not exist")
@@ -73,7 +78,8 @@ def run(args):
     result = Completer(model).complete(to_float(image), mask, params, on_progress=report)
     imageio.write(args.out, result.image)
     if not args.quiet:
-        print(f"\rwrote {args.out}: {result.steps} steps, {params.restarts} restarts, "
+        stopped = " (stopped early)" if result.early_stopped else ""
+        print(f"\rwrote {args.out}: {result.steps} steps{stopped}, {params.restarts} restarts, "
               f"loss {result.losses['total']:.4f}, {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

@@ -46,6 +46,8 @@ class CompletionParams:
     early_stop: bool = False    # stop once the best loss stops improving:
     patience: int = 100         #   by less than `tolerance` (relative) over `patience` steps
     tolerance: float = 1e-3
+    encoder_share: float = 0.5  # share of candidates started from the encoder's guess
+    perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)
 
     def check(self):
         if self.steps < 1:
@@ -60,6 +62,10 @@ class CompletionParams:
             raise ValueError(f"window must be a positive odd number, got {self.window}")
         if self.min_candidates is not None and self.min_candidates < 1:
             raise ValueError(f"min_candidates must be at least 1, got {self.min_candidates}")
+        if not 0.0 <= self.encoder_share <= 1.0:
+            raise ValueError(f"encoder_share must be in [0, 1], got {self.encoder_share}")
+        if not np.isfinite(self.perturbation) or self.perturbation < 0:
+            raise ValueError(f"perturbation must be finite and >= 0, got {self.perturbation}")
         return self
 
 
@@ -163,18 +169,43 @@ class Completer:
             pass
         return item
 
-    def initial_latents(self, restarts, seed):
-        """(K, d) float32: z ~ U(-1, 1), with class codes cycled over candidates."""
+    def encoder_guess(self, image, mask):
+        """(d,) float32: the encoder's z for the image, or None for a model without one.
+
+        image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known."""
+        if self.model.encode is None:
+            return None
+        z = self.model.encode(tf.constant(image[None], tf.float32),
+                              tf.constant(mask[None, ..., None], tf.float32))[0]
+        return z.numpy()[0]
+
+    def initial_latents(self, restarts, seed, guess=None, share=0.5, perturbation=0.3):
+        """(K, d) float32 starting points, and whether candidate 0 is the encoder's guess.
+
+        With a guess, the first round(share * K) candidates (at least one) start from
+        it: the first exactly, the others plus N(0, perturbation^2) noise, clipped to
+        [-1, 1]. The rest are z ~ U(-1, 1). Class codes of conditioned models are
+        cycled over the random candidates and taken from the guess for the others.
+        """
         rng = np.random.default_rng(seed)
         z = rng.uniform(-1.0, 1.0, (restarts, self.model.latent_dim)).astype(np.float32)
         cond = self.model.conditioning
         if cond:
             k, off = cond["num_classes"], cond["offset"]
             z[:, off:off + k] = np.eye(k, dtype=np.float32)[np.arange(restarts) % k]
-        return z
+        from_guess = 0
+        if guess is not None and share > 0:
+            from_guess = min(restarts, max(1, int(round(share * restarts))))
+            noise = rng.normal(0.0, perturbation, (from_guess, z.shape[1])).astype(np.float32)
+            noise[0] = 0.0
+            z[:from_guess] = np.clip(guess[None] + noise, -1.0, 1.0)
+            if cond:
+                z[:from_guess, off:off + k] = np.eye(k, dtype=np.float32)[np.argmax(guess[off:off + k])]
+        return z, from_guess > 0
 
     def iterate(self, image, mask, params=None):
-        """Yield a `Progress` per chunk (the first at step 0), then the `Result`.
+        """Yield a `Progress` per chunk (the first at step 0, showing the encoder's
+        guess where the model has one), then the `Result`.
 
         image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known.
         Stop iterating to cancel; the work stops within one chunk.
@@ -185,7 +216,10 @@ class Completer:
         y = tf.constant(image)
         w = tf.constant(importance_weights(mask, params.window)[..., None])
         known = mask[..., None]
-        z = tf.constant(self.initial_latents(params.restarts, params.seed))
+        guess = self.encoder_guess(image, mask) if params.encoder_share > 0 else None
+        z, guessed = self.initial_latents(params.restarts, params.seed, guess,
+                                          params.encoder_share, params.perturbation)
+        z = tf.constant(z)
         m = v = tf.zeros_like(z)
         t = tf.constant(0.0)
         args = (y, w, tf.constant(self._free), tf.constant(float(params.lam)), tf.constant(float(params.lr)))
@@ -198,7 +232,9 @@ class Completer:
             z, m, v, t, total, ctx, perc, images = self._chunk(z, m, v, t, tf.constant(n), *args)
             step += n
             total = total.numpy()
-            best = int(np.argmin(total))
+            # The first report shows the encoder's guess as it is, so a plausible
+            # fill appears at once; later ones the best candidate.
+            best = 0 if step == 0 and guessed else int(np.argmin(total))
             fill = images[best].numpy()
             progress = Progress(step, params.steps, ctx.numpy(), perc.numpy(), total, best,
                                 to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy())

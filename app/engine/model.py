@@ -17,7 +17,10 @@ PERCEPTUAL_TERMS = ("log1m_sigmoid", "neg_critic")
 
 
 def _load_graph(path, inputs, outputs):
-    """Import a frozen GraphDef and prune it to a function inputs -> outputs."""
+    """Import a frozen GraphDef and prune it to a function inputs -> outputs.
+
+    inputs: one tensor name, or a list of them for a graph of several inputs.
+    """
     graph_def = tf.compat.v1.GraphDef()
     try:
         with open(path, "rb") as f:
@@ -27,8 +30,9 @@ def _load_graph(path, inputs, outputs):
     wrapped = tf.compat.v1.wrap_function(
         lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
     graph = wrapped.graph
-    return wrapped.prune(graph.get_tensor_by_name(inputs),
-                         [graph.get_tensor_by_name(o) for o in outputs])
+    feeds = ([graph.get_tensor_by_name(i) for i in inputs] if isinstance(inputs, list)
+             else graph.get_tensor_by_name(inputs))
+    return wrapped.prune(feeds, [graph.get_tensor_by_name(o) for o in outputs])
 
 
 @dataclasses.dataclass
@@ -37,6 +41,8 @@ class GanModel:
 
     generate(z (B, latent_dim) float32 in [-1, 1]) -> [images (B, H, W, C) float32 in [-1, 1]]
     discriminate(images) -> [probability of real (B,), logit (B,)]
+    encode(images, masks (B, H, W, 1), 1 = known) -> [z guess (B, latent_dim) in (-1, 1)],
+        or None for a model without an encoder
     Channel order is `channel_order` ("RGB" or "L" for one channel).
     """
 
@@ -45,6 +51,7 @@ class GanModel:
     manifest: dict
     generate: object
     discriminate: object
+    encode: object = None
 
     @property
     def image_shape(self):
@@ -70,6 +77,7 @@ class GanModel:
                 "channel_order": m.get("channel_order"), "adversarial_loss": m.get("adversarial_loss"),
                 "num_classes": (self.conditioning or {}).get("num_classes", 0),
                 "kind": m.get("kind", "faces" if self.image_shape[-1] == 3 else "digits"),
+                "encoder": self.encode is not None,
                 "training": m.get("training", {})}
 
 
@@ -111,7 +119,12 @@ def load_model(models_dir, name):
     outs = d["outputs"]
     discriminate = _load_graph(os.path.join(folder, d["file"]), d["input"],
                                [outs["probability"], outs["logit"]])
-    return GanModel(name, folder, manifest, generate, discriminate)
+    encode = None
+    if "encoder" in graphs:
+        e = graphs["encoder"]
+        encode = _load_graph(os.path.join(folder, e["file"]),
+                             [e["inputs"]["image"], e["inputs"]["mask"]], [e["output"]])
+    return GanModel(name, folder, manifest, generate, discriminate, encode)
 
 
 def list_models(models_dir):

@@ -110,6 +110,8 @@ def test_gray_model(tiny_models):
     (CompletionParams(lam=float("nan")), "lambda"),
     (CompletionParams(lr=0), "lr"),
     (CompletionParams(window=4), "window"),
+    (CompletionParams(encoder_share=1.5), "encoder_share"),
+    (CompletionParams(perturbation=-1), "perturbation"),
 ])
 def test_bad_params(completer, params, message):
     with pytest.raises(ValueError, match=message):
@@ -143,3 +145,48 @@ def test_early_stopping_ends_a_converged_search(completer):
     params = CompletionParams(steps=3000, restarts=4, seed=0, early_stop=True, patience=60, tolerance=1e-3)
     result = completer.complete(truth, centre_hole(), params)
     assert result.early_stopped and result.steps < 3000
+
+
+@pytest.fixture(scope="module")
+def encoded(tiny_encoder_models):
+    return Completer(load_model(tiny_encoder_models, "tiny-enc"))
+
+
+def test_first_progress_shows_the_encoders_guess(encoded):
+    image = toy_problem(encoded)
+    mask = centre_hole()
+    guess = encoded.encoder_guess(image, mask)
+    assert guess.shape == (8,) and np.all(np.abs(guess) < 1)
+    first = next(encoded.iterate(image, mask, CompletionParams(steps=20, restarts=8, seed=0)))
+    assert first.step == 0 and first.best == 0
+    np.testing.assert_allclose(first.z, guess, atol=1e-6)
+    expected = encoded.model.generate(tf.constant(guess[None]))[0].numpy()[0]
+    np.testing.assert_allclose(first.fill, expected, atol=1e-5)
+
+
+def test_some_candidates_start_near_the_guess_and_the_rest_at_random(encoded):
+    guess = np.full(8, 0.5, np.float32)
+    z, guessed = encoded.initial_latents(8, 0, guess, share=0.5, perturbation=0.1)
+    assert guessed and z.shape == (8, 8)
+    np.testing.assert_array_equal(z[0], guess)
+    near = np.abs(z[1:4] - guess).max(axis=1)
+    assert np.all((near > 0) & (near < 0.6))
+    assert np.abs(z[4:] - guess).mean() > 0.3      # U(-1, 1) is far from 0.5 on average
+    z, guessed = encoded.initial_latents(8, 0, guess, share=0.0)
+    assert not guessed and np.abs(z - guess).mean() > 0.3
+    z, guessed = encoded.initial_latents(8, 0, None, share=1.0)
+    assert not guessed
+
+
+def test_a_model_without_an_encoder_still_completes(completer):
+    assert completer.model.encode is None and completer.encoder_guess(np.zeros((16, 16, 3)), centre_hole()) is None
+    result = completer.complete(np.zeros((16, 16, 3), np.float32), centre_hole(),
+                                CompletionParams(steps=10, restarts=4, seed=0, encoder_share=1.0))
+    assert isinstance(result, Result) and result.steps == 10
+
+
+def test_encoder_started_search_improves_on_the_guess(encoded):
+    image, mask = toy_problem(encoded), centre_hole()
+    items = list(encoded.iterate(image, mask, CompletionParams(steps=60, restarts=4, seed=0, report_seconds=1e-6)))
+    first, result = items[0], items[-1]
+    assert result.losses["total"] <= first.total[first.best]
