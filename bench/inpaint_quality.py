@@ -2,12 +2,22 @@
 
     python -m bench.inpaint_quality --model NAME --data FILE.npz \
         [--masks center,half,bottom,random80,eyes,mouth] [--methods regen,yeh,telea,ns] \
-        [--limit N] [--seed S] [--json OUT.json] [--save OUT.npz]
+        [--limit N] [--seed S] [--json OUT.json] [--save OUT.npz] \
+        [--time-to-quality]
 
 Every method sees the same images and masks. Per (method, mask) it reports PSNR
 over the whole image and over the hole, SSIM, L1 in the hole, seconds per image,
 and with labels (MNIST) the share of completions the digit judge reads as the
 true label. Use validation data only: faces64_val.npz or MNIST's test split.
+
+Methods: `regen` is the engine's defaults, which are the fast path (encoder start,
+successive halving, early stopping); `regen-fast` names the same settings for the
+comparison with `yeh`, the paper's settings; `telea` and `ns` are OpenCV.
+
+`--time-to-quality` also records, per method and mask, the hole PSNR of what the
+user sees against wall seconds (every progress report of the GAN methods, the
+result of the others) and writes the mean curves to the JSON;
+`python -m bench.curves` draws them (bench/time_to_quality.png).
 """
 import argparse
 import os
@@ -21,8 +31,9 @@ import numpy as np  # noqa: E402
 from app.engine import baselines  # noqa: E402
 from app.engine.completion import Completer, CompletionParams, to_float  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
+from bench import curves  # noqa: E402
 from bench.data import DEFAULT_MASKS, load_images, make_mask  # noqa: E402
-from bench.metrics import scores  # noqa: E402
+from bench.metrics import psnr, scores  # noqa: E402
 from bench.output import command_line, write_json  # noqa: E402
 
 # The paper's settings as re-implementations report them: the reference.
@@ -30,18 +41,29 @@ YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False)
 
 
 def gan_method(**settings):
-    def run(completer, image, mask, seed):
+    """run(completer, image uint8, mask, seed, observe) -> completed uint8 image;
+    observe(image) is called with what the user sees at every report and at the end."""
+    def run(completer, image, mask, seed, observe=None):
         params = CompletionParams(seed=seed, **settings)
-        return completer.complete(to_float(image), mask, params).image
+        for item in completer.iterate(to_float(image), mask, params):
+            if observe:
+                observe(item.image)
+        return item.image
     return run
 
 
 def classical(method):
-    return lambda completer, image, mask, seed: baselines.inpaint(image, mask, method)
+    def run(completer, image, mask, seed, observe=None):
+        out = baselines.inpaint(image, mask, method)
+        if observe:
+            observe(out)
+        return out
+    return run
 
 
 METHODS = {
     "regen": gan_method(),           # the engine's defaults
+    "regen-fast": gan_method(),      # the same: the defaults are the fast path
     "yeh": gan_method(**YEH),
     "telea": classical("telea"),
     "ns": classical("ns"),
@@ -54,8 +76,11 @@ def judge_accuracy(completions, labels):
     return float(np.mean(predicted == labels))
 
 
-def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, models_dir="models", log=print):
-    """Returns (results {method: {mask: metrics}}, completions {method/mask: array}, masks {mask: array})."""
+def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, models_dir="models", log=print,
+                  time_to_quality=False):
+    """Returns (results {method: {mask: metrics}}, completions {method/mask: array}, masks {mask: array}).
+
+    With time_to_quality, each metrics dict also holds "curve" (see `bench.curves`)."""
     model = load_model(models_dir, model_name)
     completer = Completer(model)
     completer.warm_up()
@@ -68,13 +93,23 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
         per_image = [make_mask(mask_name, h, seed + i) for i in range(len(images))]
         mask_arrays[mask_name] = np.stack(per_image)
         for method in methods:
-            outs, rows, seconds = [], [], []
+            outs, rows, seconds, traces = [], [], [], []
             for i, image in enumerate(images):
+                trace, hole = [], per_image[i] < 0.5
                 started = time.perf_counter()
-                out = METHODS[method](completer, image, per_image[i], seed + i)
+
+                def observe(shown):
+                    trace.append((time.perf_counter() - started, psnr(image, shown, hole)))
+
+                out = METHODS[method](completer, image, per_image[i], seed + i,
+                                      observe if time_to_quality else None)
                 seconds.append(time.perf_counter() - started)
                 outs.append(out)
                 rows.append(scores(image, out, per_image[i]))
+                if trace:
+                    # the final image is the blended one, scored when the method returned
+                    trace[-1] = (seconds[-1], rows[-1]["psnr_hole"])
+                    traces.append(trace)
             outs = np.stack(outs)
             metrics = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
             metrics["seconds"] = float(np.median(seconds))
@@ -82,7 +117,9 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
                 metrics["judge_accuracy"] = judge_accuracy(outs, labels)
             results.setdefault(method, {})[mask_name] = metrics
             completions[f"{method}/{mask_name}"] = outs
-            log(f"{mask_name:9s} {method:6s} " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+            log(f"{mask_name:9s} {method:10s} " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+            if traces and len(traces[0]) > 1:
+                metrics["curve"] = curves.mean_curve(traces)
     return results, completions, mask_arrays
 
 
@@ -108,6 +145,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write all metrics here")
     p.add_argument("--save", help="write completions, per method and mask, with the masks, to this npz")
+    p.add_argument("--time-to-quality", action="store_true",
+                   help="also record hole PSNR against wall seconds, per progress report")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
     command = command_line("bench.inpaint_quality", argv)
@@ -117,7 +156,8 @@ def main(argv=None):
         p.error(f"unknown method {unknown[0]!r}: use {', '.join(METHODS)}")
     try:
         results, completions, masks = run_benchmark(args.model, args.data, args.masks.split(","), methods,
-                                                    args.limit, args.seed, args.models_dir)
+                                                    args.limit, args.seed, args.models_dir,
+                                                    time_to_quality=args.time_to_quality)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

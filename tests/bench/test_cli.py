@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from bench import inpaint_quality, inpaint_speed
+from bench import curves, inpaint_quality, inpaint_speed
 
 
 def test_quality_cli_writes_json_and_completions(tiny_models, tmp_path):
@@ -54,3 +54,21 @@ def test_speed_cli_writes_json(tiny_models, tmp_path):
     assert [r["batch"] for r in report["rows"]] == [1, 4]
     for r in report["rows"]:
         assert r["fused"] > 0 and r["naive"] > 0 and 0 < r["utilization"]
+
+
+def test_time_to_quality_records_curves_and_plots(tiny_encoder_models, tmp_path):
+    data = tmp_path / "val.npz"
+    np.savez(data, images=np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8))
+    out, png = tmp_path / "q.json", tmp_path / "ttq.png"
+    assert inpaint_quality.main(["--model", "tiny-enc", "--data", str(data), "--models-dir", tiny_encoder_models,
+                                 "--masks", "center", "--methods", "regen-fast,telea", "--limit", "2",
+                                 "--time-to-quality", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    curve = results["regen-fast"]["center"]["curve"]
+    assert len(curve["seconds"]) == len(curve["psnr_hole"]) > 10
+    assert curve["seconds"] == sorted(curve["seconds"])
+    # the curve ends on the final (blended) result the metrics score
+    assert abs(curve["psnr_hole"][-1] - results["regen-fast"]["center"]["psnr_hole"]) < 1e-6
+    assert "curve" not in results["telea"]["center"]
+    assert curves.main([str(out), "--out", str(png)]) == 0
+    assert png.stat().st_size > 1000
