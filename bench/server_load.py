@@ -60,7 +60,7 @@ class LoadClient:
 
 def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout=600, **env):
     """Returns the report dict; raises AssertionError if a contract is broken."""
-    job = payload(model, size, steps, restarts)
+    job = payload(model, size, {"steps": steps, "restarts": restarts})
     with running_server(models_dir, mode="eventlet", **env) as server:
         before = rss_mb(server.pid)
         loads = [LoadClient(server.url) for _ in range(clients)]

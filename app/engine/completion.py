@@ -27,24 +27,24 @@ ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 @dataclasses.dataclass
 class CompletionParams:
-    """Search settings. The defaults were chosen on validation data only
-    (faces64_val `center`, MNIST test `bottom`); the sweep is in BENCHMARKS.md:
-    window 7 beat 15 and 29 on MNIST (judge 81% vs 56% and 75%) and tied on faces;
-    blending added 0.1 dB in the hole on faces; 400 steps x 8 restarts keeps a
-    64x64 face near 20 s on two cores, streamed live, where the paper's 1,500 x 16
-    takes minutes."""
+    """Search settings. The defaults are the fast path: candidates start from the
+    model's encoder (where it has one), the worse half is dropped every few steps
+    down to `min_candidates`, and the search stops once the best loss levels off.
+    They were chosen on validation data only (faces64_val `center`, MNIST test
+    `bottom`); the sweeps are in BENCHMARKS.md. `encoder_share=0,
+    min_candidates=None, early_stop=False` is the plain search of the paper."""
 
-    steps: int = 400            # Adam steps
-    restarts: int = 8           # K candidates searched in one batch
+    steps: int = 200            # Adam steps at most
+    restarts: int = 16          # K candidates searched in one batch
     lam: float = 0.003          # weight of the perceptual term log(1 - D(G(z)))
     lr: float = 0.03            # Adam learning rate on z
     window: int = 7             # importance-weight window (odd)
     blend: bool = True          # Poisson-blend the fill into the known pixels
     seed: int | None = None     # fixes the initial z; None draws a fresh one
     report_seconds: float = 0.15  # target time between progress reports
-    min_candidates: int | None = None  # successive halving down to this many; None = off
-    early_stop: bool = False    # stop once the best loss stops improving:
-    patience: int = 100         #   by less than `tolerance` (relative) over `patience` steps
+    min_candidates: int | None = 2  # successive halving down to this many; None = off
+    early_stop: bool = True     # stop once the best loss stops improving:
+    patience: int = 50          #   by less than `tolerance` (relative) over `patience` steps
     tolerance: float = 1e-3
     encoder_share: float = 0.5  # share of candidates started from the encoder's guess
     perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)

@@ -186,4 +186,4 @@ class JobManager:
         self._finish(job, EVENTS["DONE"], {
             "image": imageio.encode_png(result.image), "baseline": imageio.encode_png(baseline),
             "losses": result.losses, "seconds": round(time.monotonic() - started, 3),
-            "steps": result.steps})
+            "steps": result.steps, "stopped_early": result.early_stopped})

@@ -5,13 +5,16 @@ client -> server
   complete  {model, sample | image, mask, params?}
             sample: a sample id of the model; image: PNG/JPEG/WebP bytes at the
             model's size; mask: PNG bytes of the image's size, white = hole;
-            params: {steps, restarts, lambda, lr, blend, seed}, all optional
+            params: {steps, restarts, lambda, lr, blend, seed, fast}, all optional;
+            fast (default true): start from the model's encoder, halve the
+            candidates and stop early; false searches every step from random z
   cancel    {} or {job}
   ping      {} -> acknowledged with {time}: lets a client measure round trips
 server -> client
   queued    {job, position}            position 0 = running next
   progress  {job, step, steps, losses: {contextual, perceptual, total}, image}
-  done      {job, image, baseline, losses, seconds, steps}
+            the first, at step 0, shows the encoder's guess where the model has one
+  done      {job, image, baseline, losses, seconds, steps, stopped_early}
             baseline: OpenCV Telea's fill of the same hole, for comparison
   error     {job?, code, message}
 """
@@ -27,7 +30,7 @@ EVENTS = {
 }
 
 COMPLETE_KEYS = ("model", "sample", "image", "mask", "params")
-PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed")
+PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed", "fast")
 CANCEL_KEYS = ("job",)
 LOSS_KEYS = ("contextual", "perceptual", "total")
 

@@ -64,9 +64,11 @@ def parse_params(params):
     params = {} if params is None else params
     check_keys(params, PARAM_KEYS, "params")
     d = CompletionParams()
-    blend = params.get("blend", d.blend)
+    blend, fast = params.get("blend", d.blend), params.get("fast", True)
     if not isinstance(blend, bool):
         raise bad("blend must be true or false")
+    if not isinstance(fast, bool):
+        raise bad("fast must be true or false")
     seed = params.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX):
         raise bad(f"seed must be an integer from 0 to {SEED_MAX}")
@@ -75,7 +77,8 @@ def parse_params(params):
         restarts=_int(params, "restarts", *LIMITS["restarts"], d.restarts),
         lam=_float(params, "lambda", *LIMITS["lambda"], d.lam),
         lr=_float(params, "lr", 0.0, LIMITS["lr"][1], d.lr, low_open=True),
-        blend=blend, seed=seed)
+        blend=blend, seed=seed,
+        **({} if fast else {"encoder_share": 0.0, "min_candidates": None, "early_stop": False}))
 
 
 def _image_bytes(value, what, max_bytes):

@@ -63,7 +63,9 @@ app.socket = connect({
     drawPixelated($("live-canvas"), await bitmapFromBytes(msg.image));
     app.chart.add(msg.step, msg.losses);
     $("progress").value = msg.step / msg.steps;
-    setStatus(`Step ${msg.step} / ${msg.steps} · loss ${msg.losses.total.toFixed(3)}`);
+    setStatus(msg.step === 0 && app.source.model?.encoder
+      ? "The encoder's guess · refining…"
+      : `Step ${msg.step} / ${msg.steps} · loss ${msg.losses.total.toFixed(3)}`);
   },
   done: async (msg) => {
     if (!mine(msg)) return;

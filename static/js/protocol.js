@@ -10,7 +10,7 @@ export const EVENTS = {
 };
 
 export const COMPLETE_KEYS = ["model", "sample", "image", "mask", "params"];
-export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed"];
+export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed", "fast"];
 export const CANCEL_KEYS = ["job"];
 export const LOSS_KEYS = ["contextual", "perceptual", "total"];
 

@@ -29,6 +29,7 @@ export function readParams() {
     if (v !== "") params[key] = parseFloat(v);
   }
   params.blend = form.elements.blend.checked;
+  params.fast = form.elements.fast.checked;
   return params;
 }
 
@@ -57,7 +58,8 @@ export async function showResults(editor, done, pasted) {
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(downloadBlob);
   $("result-note").textContent =
-    `${done.steps} steps in ${done.seconds.toFixed(1)} s · final loss ${done.losses.total.toFixed(3)}`;
+    `${done.steps} steps${done.stopped_early ? " (stopped early: the loss had levelled off)" : ""} ` +
+    `in ${done.seconds.toFixed(1)} s · final loss ${done.losses.total.toFixed(3)}`;
   $("results").hidden = false;
 }
 

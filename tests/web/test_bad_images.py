@@ -113,6 +113,7 @@ def test_model_names_never_reach_the_filesystem(sio, model):
     ({"seed": -1}, "seed must be an integer"),
     ({"seed": "7"}, "seed must be an integer"),
     ({"blend": "yes"}, "blend must be true or false"),
+    ({"fast": 1}, "fast must be true or false"),
     ({"steps": 10, "speed": 3}, "unknown key 'speed' in params"),
 ])
 def test_params_are_checked(sio, params, message):

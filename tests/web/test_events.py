@@ -21,6 +21,7 @@ def test_complete_streams_progress_then_done(sio):
     assert Image.open(io.BytesIO(progress[-1]["image"])).size == (16, 16)
     done = events[-1][1]
     assert done["job"] == job and done["steps"] == 10 and done["seconds"] > 0
+    assert done["stopped_early"] is False
     out = imageio.decode(done["image"], 3)
     sample = np.asarray(Image.open(sio.flask_test_client.application.extensions["regen"]["registry"]
                                    .entries["tiny"].samples["000"]))
@@ -38,7 +39,7 @@ def test_uploaded_image_instead_of_a_sample(sio):
 
 
 def test_cancel_ends_the_job_with_an_error(sio):
-    sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2}))
+    sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2, "fast": False}))
     wait_for(sio, EVENTS["PROGRESS"])
     sio.emit(EVENTS["CANCEL"], {})
     events = wait_for(sio, [EVENTS["DONE"], EVENTS["ERROR"]])
@@ -53,7 +54,7 @@ def test_unknown_model_gives_error(sio):
 
 
 def test_a_new_job_cancels_the_old_one(sio):
-    sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2}))
+    sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2, "fast": False}))
     first = wait_for(sio, EVENTS["QUEUED"])[-1][1]["job"]
     sio.emit(EVENTS["COMPLETE"], complete_payload())
     events = wait_for(sio, EVENTS["DONE"])
@@ -82,7 +83,7 @@ def test_queue_full_answers_busy(make_app):
     app = make_app(MAX_QUEUE=1, WORKERS=1)
     clients = [socketio.test_client(app) for _ in range(3)]
     for c in clients:
-        c.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 3000, "restarts": 2}))
+        c.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 3000, "restarts": 2, "fast": False}))
     outcomes = []
     for c in clients:
         events = wait_for(c, [EVENTS["QUEUED"], EVENTS["ERROR"]])
@@ -100,7 +101,7 @@ def test_replacing_a_running_job_while_another_waits(make_app):
     from app.web import socketio
     app = make_app()
     me, other = socketio.test_client(app), socketio.test_client(app)
-    me.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2}))
+    me.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2, "fast": False}))
     first = wait_for(me, EVENTS["PROGRESS"])[0][1]["job"]          # running now
     other.emit(EVENTS["COMPLETE"], complete_payload())              # waits behind it
     wait_for(other, EVENTS["QUEUED"])

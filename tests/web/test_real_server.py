@@ -46,7 +46,7 @@ def test_complete_over_a_real_socket(tiny_models, mode):
             # cancel mid-job
             rec.events.clear()
             rec.finished.clear()
-            client.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2}))
+            client.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 2, "fast": False}))
             while EVENTS["PROGRESS"] not in rec.names():
                 rec.finished.wait(0.05)
             client.emit(EVENTS["CANCEL"], {})
