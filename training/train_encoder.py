@@ -1,6 +1,7 @@
 """Train the encoder E of an exported model, for fast completion.
 
-    python -m training.train_encoder models/NAME --steps N --out runs/NAME-encoder [--resume]
+    python -m training.train_encoder models/NAME --steps N --out runs/NAME-encoder \
+        [--resume | --init OTHER-ENCODER-RUN]
 
 E maps a masked image and its mask to a guess of z (see `training.nets.encoder`).
 It learns against the model's frozen generator.pb, the very graph the engine
@@ -13,7 +14,8 @@ searches, from two kinds of examples in every batch:
 Each example gets a random hole (`training.random_masks`). Then
 `python -m training.export runs/NAME-encoder --name NAME` adds encoder.pb to
 models/NAME. A re-exported generator makes the encoder stale: the export checks
-the generator's hash and refuses.
+the generator's hash and refuses. `--init` starts a new run from an older
+encoder's weights, which adapts to a further-trained G much faster than from scratch.
 
 runs/NAME-encoder/
     checkpoint/{encoder.weights.h5, optimizer.npz, state.json}
@@ -53,6 +55,7 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, required=True, help="total training steps")
     p.add_argument("--out", required=True, help="run directory, e.g. runs/faces-encoder")
     p.add_argument("--resume", action="store_true", help="carry on from the run's last checkpoint")
+    p.add_argument("--init", help="start from the weights of this encoder run (e.g. one trained on an older G)")
     p.add_argument("--dataset", default=None, help="real images: mnist, faces or folder:PATH "
                    "(default: the model's training set)")
     p.add_argument("--batch", type=int, default=64)
@@ -166,6 +169,9 @@ def train(args):
         step = restore(args.out, trainer)
     elif os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR)):
         raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
+    elif args.init:
+        read_state(args.init)
+        trainer.encoder.load_weights(os.path.join(args.init, checkpoint.CKPT_DIR, "encoder.weights.h5"))
     os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
     keras.utils.set_random_seed(args.seed + step)
     rng = np.random.default_rng(args.seed + step)

@@ -53,6 +53,18 @@ def test_training_changes_weights_stays_finite_and_resumes(tiny_copy, tmp_path):
     assert sorted(os.listdir(out / "samples")) == ["step_0000002.png", "step_0000004.png"]
 
 
+def test_init_starts_from_another_runs_weights(tiny_copy, tmp_path):
+    models, folder = tiny_copy
+    assert run(models, folder, tmp_path / "old", 2) == 0
+    assert run(models, folder, tmp_path / "new", 1, "--init", str(tmp_path / "old"), "--lr", "1e-12") == 0
+    old, new = build_encoder((16, 16, 3), 8), build_encoder((16, 16, 3), 8)
+    old.load_weights(str(tmp_path / "old" / "checkpoint" / "encoder.weights.h5"))
+    new.load_weights(str(tmp_path / "new" / "checkpoint" / "encoder.weights.h5"))
+    for a, b in zip(old.get_weights(), new.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert train_encoder.read_state(str(tmp_path / "new"))["step"] == 1
+
+
 def test_export_round_trip(tiny_copy, tmp_path):
     models, folder = tiny_copy
     out = tmp_path / "enc"
