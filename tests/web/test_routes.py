@@ -19,6 +19,7 @@ def test_models_list(client):
     assert [m["name"] for m in models] == ["tiny", "tiny-gray"]
     assert models[0]["image_shape"] == [16, 16, 3] and models[0]["kind"] == "faces"
     assert models[1]["kind"] == "digits"
+    assert models[0]["encoder"] is False, "the tiny models have no encoder"
 
 
 def test_samples_and_sample_images(client):
