@@ -53,24 +53,31 @@ def tiny_models(tmp_path_factory):
     return str(models_dir), gans
 
 
-@pytest.fixture(scope="session")
-def tiny_encoder_models(tiny_models, tmp_path_factory):
-    """models_dir holding 'tiny-enc': the tiny RGB model plus an encoder trained for
-    two steps on generated images, exported with training.export."""
+def copy_tiny_with_images(models_dir, root, name, n):
+    """Copy the tiny RGB model to root/models/name and write n random 16x16 PNGs to
+    root/imgs; returns (the new models dir, the image folder)."""
     import shutil
 
     from PIL import Image
 
-    from training import train_encoder
-
-    root = tmp_path_factory.mktemp("tiny-enc")
-    models_dir = root / "models"
-    shutil.copytree(os.path.join(tiny_models[0], "tiny"), models_dir / "tiny-enc")
+    models = root / "models"
+    shutil.copytree(os.path.join(models_dir, "tiny"), models / name)
     folder = root / "imgs"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    for i in range(4):
+    for i in range(n):
         Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return models, folder
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_models(tiny_models, tmp_path_factory):
+    """models_dir holding 'tiny-enc': the tiny RGB model plus an encoder trained for
+    two steps on generated images, exported with training.export."""
+    from training import train_encoder
+
+    root = tmp_path_factory.mktemp("tiny-enc")
+    models_dir, folder = copy_tiny_with_images(tiny_models[0], root, "tiny-enc", 4)
     run = root / "run"
     assert train_encoder.main([str(models_dir / "tiny-enc"), "--dataset", f"folder:{folder}", "--steps", "2",
                                "--out", str(run), "--batch", "4", "--quiet"]) == 0

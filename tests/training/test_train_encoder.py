@@ -1,29 +1,21 @@
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 
 from app.engine.model import load_model
 from training import export, train_encoder
 from training.nets.encoder import build_encoder
 from training.random_masks import random_masks
+from tests.conftest import copy_tiny_with_images
 
 
 @pytest.fixture
 def tiny_copy(tiny_models, tmp_path):
     """A private copy of the tiny RGB model, and a folder of 16x16 'real' images."""
-    models = tmp_path / "models"
-    shutil.copytree(os.path.join(tiny_models[0], "tiny"), models / "tiny")
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return models, folder
+    return copy_tiny_with_images(tiny_models[0], tmp_path, "tiny", 8)
 
 
 def run(models, folder, out, steps, *extra):
