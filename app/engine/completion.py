@@ -34,7 +34,7 @@ class CompletionParams:
     `bottom`); the sweeps are in BENCHMARKS.md. `encoder_share=0,
     min_candidates=None, early_stop=False` is the plain search of the paper."""
 
-    steps: int = 200            # Adam steps at most
+    steps: int = 60             # Adam steps at most
     restarts: int = 16          # K candidates searched in one batch
     lam: float = 0.003          # weight of the perceptual term log(1 - D(G(z)))
     lr: float = 0.03            # Adam learning rate on z
@@ -44,7 +44,7 @@ class CompletionParams:
     report_seconds: float = 0.15  # target time between progress reports
     min_candidates: int | None = 2  # successive halving down to this many; None = off
     early_stop: bool = True     # stop once the best loss stops improving:
-    patience: int = 50          #   by less than `tolerance` (relative) over `patience` steps
+    patience: int = 20          #   by less than `tolerance` (relative) over `patience` steps
     tolerance: float = 1e-3
     encoder_share: float = 0.5  # share of candidates started from the encoder's guess
     perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)

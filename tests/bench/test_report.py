@@ -14,6 +14,11 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
         "model": "faces", "data": "faces64_val.npz", "limit": 4, "command": "python -m bench.inpaint_quality x",
         "results": {"regen": {"center": {"psnr": 25.0, "psnr_hole": 20.0, "ssim": 0.9, "l1_hole": 0.05,
                                          "seconds": 3.0}}}}))
+    fast = {"psnr": 25.0, "psnr_hole": 21.0, "ssim": 0.9, "l1_hole": 0.05, "seconds": 1.5}
+    yeh = {"psnr": 24.0, "psnr_hole": 19.8, "ssim": 0.9, "l1_hole": 0.06, "seconds": 49.5}
+    (tmp_path / "ttq_faces.json").write_text(json.dumps({
+        "model": "faces", "data": "faces64_val.npz", "limit": 3, "command": "python -m bench.inpaint_quality y",
+        "results": {"regen-fast": {"center": fast}, "yeh": {"center": yeh}}}))
     (tmp_path / "latency.json").write_text(json.dumps({
         "mode": "eventlet", "restarts": 16, "ping_ms": {"p50": 2.0, "p95": 5.0, "n": 100},
         "first_progress_ms": {"p50": 60, "p95": 90, "n": 10}}))
@@ -26,4 +31,6 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     assert "| center | regen | 25.000 | 20.000 |" in text
     assert "| ping round trip during a restarts = 16 job | 2.0 ms | 5.0 ms | 100 |" in text
     assert "| 20 | 9 | 9 | 11 | 0 | 0 | 0 | 0 |" in text
+    assert "regen-fast 21.00 dB in 1.50 s, yeh 19.80 dB in 49.5 s: 33.0x less time" in text
+    assert "bench/time_to_quality.png" in text
     assert text.rstrip().endswith("something")
