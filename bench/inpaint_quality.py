@@ -37,7 +37,8 @@ from bench.metrics import psnr, scores  # noqa: E402
 from bench.output import command_line, write_json  # noqa: E402
 
 # The paper's settings as re-implementations report them: the reference.
-YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False)
+YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False,
+           encoder_share=0.0, min_candidates=None, early_stop=False)   # random start, every step
 
 
 def gan_method(**settings):
