@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from app.engine import baselines  # noqa: E402
-from app.engine.completion import Completer, CompletionParams, to_float  # noqa: E402
+from app.engine.completion import PLAIN_SEARCH, Completer, CompletionParams, to_float  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 from bench import curves  # noqa: E402
 from bench.data import DEFAULT_MASKS, load_images, make_mask  # noqa: E402
@@ -37,8 +37,7 @@ from bench.metrics import psnr, scores  # noqa: E402
 from bench.output import command_line, write_json  # noqa: E402
 
 # The paper's settings as re-implementations report them: the reference.
-YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False,
-           encoder_share=0.0, min_candidates=None, early_stop=False)   # random start, every step
+YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False, **PLAIN_SEARCH)
 
 
 def gan_method(**settings):

@@ -186,11 +186,10 @@ def export_encoder(run_dir, name, models_dir="models"):
 
 
 def is_encoder_run(run_dir):
-    path = os.path.join(run_dir, checkpoint.CKPT_DIR, "state.json")
-    if not os.path.exists(path):
+    try:
+        return train_encoder.read_state(run_dir).get("kind") == "encoder"
+    except FileNotFoundError:
         return False
-    with open(path) as f:
-        return json.load(f).get("kind") == "encoder"
 
 
 def main(argv=None):

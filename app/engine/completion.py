@@ -23,6 +23,8 @@ from app.engine.masks import check_inputs, importance_weights
 from app.engine.schedule import EarlyStopper, halving_steps, survivors
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
+# Overrides that turn the fast path off: the paper's search, every step from random z.
+PLAIN_SEARCH = {"encoder_share": 0.0, "min_candidates": None, "early_stop": False}
 
 
 @dataclasses.dataclass
@@ -31,8 +33,8 @@ class CompletionParams:
     model's encoder (where it has one), the worse half is dropped every few steps
     down to `min_candidates`, and the search stops once the best loss levels off.
     They were chosen on validation data only (faces64_val `center`, MNIST test
-    `bottom`); the sweeps are in BENCHMARKS.md. `encoder_share=0,
-    min_candidates=None, early_stop=False` is the plain search of the paper."""
+    `bottom`); the sweeps are in BENCHMARKS.md. `PLAIN_SEARCH` turns the fast
+    path off."""
 
     steps: int = 60             # Adam steps at most
     restarts: int = 16          # K candidates searched in one batch

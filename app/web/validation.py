@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from app.engine import imageio
-from app.engine.completion import CompletionParams, to_float
+from app.engine.completion import PLAIN_SEARCH, CompletionParams, to_float
 from app.engine.masks import check_inputs, mask_from_hole_image
 from app.web.protocol import CANCEL_KEYS, COMPLETE_KEYS, ERROR_CODES, LIMITS, PARAM_KEYS
 
@@ -78,7 +78,7 @@ def parse_params(params):
         lam=_float(params, "lambda", *LIMITS["lambda"], d.lam),
         lr=_float(params, "lr", 0.0, LIMITS["lr"][1], d.lr, low_open=True),
         blend=blend, seed=seed,
-        **({} if fast else {"encoder_share": 0.0, "min_candidates": None, "early_stop": False}))
+        **({} if fast else PLAIN_SEARCH))
 
 
 def _image_bytes(value, what, max_bytes):
