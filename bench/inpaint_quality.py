@@ -3,7 +3,7 @@
     python -m bench.inpaint_quality --model NAME --data FILE.npz \
         [--masks center,half,bottom,random80,eyes,mouth] [--methods regen,yeh,telea,ns] \
         [--limit N] [--seed S] [--json OUT.json] [--save OUT.npz] \
-        [--time-to-quality]
+        [--time-to-quality] [--sweep KEY=V1,V2,... ...]
 
 Every method sees the same images and masks. Per (method, mask) it reports PSNR
 over the whole image and over the hole, SSIM, L1 in the hole, seconds per image,
@@ -18,8 +18,14 @@ comparison with `yeh`, the paper's settings; `telea` and `ns` are OpenCV.
 user sees against wall seconds (every progress report of the GAN methods, the
 result of the others) and writes the mean curves to the JSON;
 `python -m bench.curves` draws them (bench/time_to_quality.png).
+
+`--sweep anchor=0,100,300` tunes the defaults: it adds one method per value,
+named `regen[anchor=100]`, that is the engine's defaults with that setting
+changed. Several `--sweep` flags give every combination.
 """
 import argparse
+import dataclasses
+import itertools
 import os
 import sys
 import time
@@ -70,6 +76,23 @@ METHODS = {
 }
 
 
+def sweep_methods(specs):
+    """{"regen[k=v,...]": run} for every combination of `KEY=V1,V2,...` specs,
+    each value parsed as the type of that `CompletionParams` field."""
+    fields = {f.name: f for f in dataclasses.fields(CompletionParams)}
+    axes = []
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        if key not in fields or not values:
+            raise ValueError(f"--sweep wants KEY=V1,V2,... with KEY one of {', '.join(fields)}; got {spec!r}")
+        default = fields[key].default
+        kind = type(default) if default is not None else int
+        parse = (lambda v: v.lower() in ("1", "true", "yes")) if kind is bool else kind
+        axes.append([(key, parse(v)) for v in values.split(",")])
+    return {"regen[" + ",".join(f"{k}={v}" for k, v in combo) + "]": gan_method(**dict(combo))
+            for combo in itertools.product(*axes)}
+
+
 def judge_accuracy(completions, labels):
     from training.judge import judge_digits, load_judge
     predicted, _ = judge_digits(load_judge(), completions)
@@ -77,8 +100,10 @@ def judge_accuracy(completions, labels):
 
 
 def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, models_dir="models", log=print,
-                  time_to_quality=False):
-    """Returns (results {method: {mask: metrics}}, completions {method/mask: array}, masks {mask: array}).
+                  time_to_quality=False, extra_methods=None):
+    """`methods` are names in METHODS or in `extra_methods` ({name: run}).
+
+    Returns (results {method: {mask: metrics}}, completions {method/mask: array}, masks {mask: array}).
 
     With time_to_quality, each metrics dict also holds "curve" (see `bench.curves`)."""
     model = load_model(models_dir, model_name)
@@ -88,6 +113,7 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
     h, w, c = model.image_shape
     if images.shape[1:] != (h, w, c):
         raise ValueError(f"images are {images.shape[1:]} but model {model_name} takes {(h, w, c)}")
+    runners = {**METHODS, **(extra_methods or {})}
     results, completions, mask_arrays = {}, {}, {}
     for mask_name in masks:
         per_image = [make_mask(mask_name, h, seed + i) for i in range(len(images))]
@@ -101,7 +127,7 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
                 def observe(shown):
                     trace.append((time.perf_counter() - started, psnr(image, shown, hole)))
 
-                out = METHODS[method](completer, image, per_image[i], seed + i,
+                out = runners[method](completer, image, per_image[i], seed + i,
                                       observe if time_to_quality else None)
                 seconds.append(time.perf_counter() - started)
                 outs.append(out)
@@ -117,7 +143,7 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
                 metrics["judge_accuracy"] = judge_accuracy(outs, labels)
             results.setdefault(method, {})[mask_name] = metrics
             completions[f"{method}/{mask_name}"] = outs
-            log(f"{mask_name:9s} {method:10s} " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+            log(f"{mask_name:9s} {method:16s} " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
             if traces and len(traces[0]) > 1:
                 metrics["curve"] = curves.mean_curve(traces)
     return results, completions, mask_arrays
@@ -147,6 +173,8 @@ def main(argv=None):
     p.add_argument("--save", help="write completions, per method and mask, with the masks, to this npz")
     p.add_argument("--time-to-quality", action="store_true",
                    help="also record hole PSNR against wall seconds, per progress report")
+    p.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="add the defaults with KEY set to each value as methods regen[KEY=V]")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
     command = command_line("bench.inpaint_quality", argv)
@@ -155,9 +183,14 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown method {unknown[0]!r}: use {', '.join(METHODS)}")
     try:
-        results, completions, masks = run_benchmark(args.model, args.data, args.masks.split(","), methods,
-                                                    args.limit, args.seed, args.models_dir,
-                                                    time_to_quality=args.time_to_quality)
+        swept = sweep_methods(args.sweep) if args.sweep else {}
+    except ValueError as exc:
+        p.error(str(exc))
+    try:
+        results, completions, masks = run_benchmark(args.model, args.data, args.masks.split(","),
+                                                    methods + list(swept), args.limit, args.seed,
+                                                    args.models_dir, time_to_quality=args.time_to_quality,
+                                                    extra_methods=swept)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -85,7 +85,8 @@ def fused_rate(completer, problem, steps):
     z = tf.constant(problem.z)
     zeros = tf.zeros_like(z)
     args = (tf.constant(problem.image), tf.constant(importance_weights(problem.mask)[..., None]),
-            tf.constant(completer._free), tf.constant(0.003), tf.constant(0.03))
+            tf.constant(completer._free), tf.constant(0.003), tf.constant(0.03),
+            tf.zeros([z.shape[1]]), tf.constant(0.0))   # no encoder prior: the paper's loss
     completer._chunk(z, zeros, zeros, tf.constant(0.0), tf.constant(1), *args)   # warm
     t = time.perf_counter()
     out = completer._chunk(z, zeros, zeros, tf.constant(0.0), tf.constant(steps), *args)
@@ -98,12 +99,13 @@ def naive_rate(completer, problem, steps, lam=0.003, lr=0.03):
     from app.engine.masks import importance_weights
     y = tf.constant(problem.image)
     w = tf.constant(importance_weights(problem.mask)[..., None])
+    no_prior = (tf.zeros([problem.z.shape[1]]), tf.constant(0.0))
 
     @tf.function
     def loss_and_grad(z):
         with tf.GradientTape() as tape:
             tape.watch(z)
-            total = tf.reduce_sum(completer._losses(z, y, w, lam)[0])
+            total = tf.reduce_sum(completer._losses(z, y, w, lam, *no_prior)[0])
         return total, tape.gradient(total, z)
 
     z = problem.z.copy()

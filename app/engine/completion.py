@@ -2,10 +2,14 @@
 
 For K candidates z in [-1, 1]^d, minimise per candidate
 
-    L(z) = || W * (G(z) - y) ||_1  +  lambda * log(1 - D(G(z)))
+    L(z) = || W * (G(z) - y) ||_1  +  lambda * log(1 - D(G(z)))  +  mu * mean((z - z_E)^2)
 
 with Adam, projecting z back onto [-1, 1]^d after every step. W holds the
-importance weights (see `masks.importance_weights`). The steps between two
+importance weights (see `masks.importance_weights`). The last term is a prior
+around the model's encoder guess z_E (mu = `anchor`; zero for a model without
+an encoder or when the encoder is not used): the contextual loss only sees the
+known pixels, and on its own it can pull z away from a guess that reads the
+whole image better (a digit whose bottom half is missing). The steps between two
 progress reports run fused in one `tf.function` (a `tf.while_loop`), and the
 chunk length adapts so that a report is due about every `report_seconds`.
 
@@ -24,7 +28,7 @@ from app.engine.schedule import EarlyStopper, halving_steps, survivors
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 # Overrides that turn the fast path off: the paper's search, every step from random z.
-PLAIN_SEARCH = {"encoder_share": 0.0, "min_candidates": None, "early_stop": False}
+PLAIN_SEARCH = {"encoder_share": 0.0, "anchor": 0.0, "min_candidates": None, "early_stop": False}
 
 
 @dataclasses.dataclass
@@ -50,6 +54,7 @@ class CompletionParams:
     tolerance: float = 1e-3
     encoder_share: float = 0.5  # share of candidates started from the encoder's guess
     perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)
+    anchor: float = 0.0         # mu: weight of mean((z - z_E)^2), the pull toward the encoder's guess
 
     def check(self):
         if self.steps < 1:
@@ -68,6 +73,8 @@ class CompletionParams:
             raise ValueError(f"encoder_share must be in [0, 1], got {self.encoder_share}")
         if not np.isfinite(self.perturbation) or self.perturbation < 0:
             raise ValueError(f"perturbation must be finite and >= 0, got {self.perturbation}")
+        if not np.isfinite(self.anchor) or self.anchor < 0:
+            raise ValueError(f"anchor must be finite and >= 0, got {self.anchor}")
         return self
 
 
@@ -126,14 +133,14 @@ class Completer:
             tf.TensorSpec([None, d], f32), tf.TensorSpec([None, d], f32), tf.TensorSpec([None, d], f32),
             tf.TensorSpec([], f32), tf.TensorSpec([], tf.int32),
             tf.TensorSpec([h, w, c], f32), tf.TensorSpec([h, w, 1], f32), tf.TensorSpec([d], f32),
-            tf.TensorSpec([], f32), tf.TensorSpec([], f32)])
+            tf.TensorSpec([], f32), tf.TensorSpec([], f32), tf.TensorSpec([d], f32), tf.TensorSpec([], f32)])
         self._free = np.ones(d, np.float32)
         cond = model.conditioning
         if cond:
             self._free[cond["offset"]:cond["offset"] + cond["num_classes"]] = 0.0
 
     # 1. The loss of every candidate, and the images it was computed on.
-    def _losses(self, z, y, w, lam):
+    def _losses(self, z, y, w, lam, z_prior, mu):
         images = self.model.generate(z)[0]
         contextual = tf.reduce_sum(tf.abs(w * (images - y)), axis=[1, 2, 3])
         logit = self.model.discriminate(images)[1]
@@ -141,15 +148,16 @@ class Completer:
             perceptual = -logit
         else:
             perceptual = -tf.nn.softplus(logit)   # log(1 - sigmoid(logit)), stable
-        return contextual + lam * perceptual, contextual, perceptual, images
+        prior = mu * tf.reduce_mean(tf.square(z - z_prior), axis=1)
+        return contextual + lam * perceptual + prior, contextual, perceptual, images
 
     # 2. n Adam steps with projection, fused; then the losses at the new z.
-    def _run_chunk(self, z, m, v, t, n, y, w, free, lam, lr):
+    def _run_chunk(self, z, m, v, t, n, y, w, free, lam, lr, z_prior, mu):
         def body(i, z, m, v, t):
             with tf.GradientTape() as tape:
                 tape.watch(z)
                 # Candidates are independent, so the gradient of the sum is each one's own.
-                objective = tf.reduce_sum(self._losses(z, y, w, lam)[0])
+                objective = tf.reduce_sum(self._losses(z, y, w, lam, z_prior, mu)[0])
             g = tape.gradient(objective, z) * free
             t = t + 1.0
             m = ADAM_B1 * m + (1.0 - ADAM_B1) * g
@@ -158,7 +166,7 @@ class Completer:
             return i + 1, tf.clip_by_value(z - step, -1.0, 1.0), m, v, t
 
         _, z, m, v, t = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), z, m, v, t))
-        total, contextual, perceptual, images = self._losses(z, y, w, lam)
+        total, contextual, perceptual, images = self._losses(z, y, w, lam, z_prior, mu)
         return z, m, v, t, total, contextual, perceptual, images
 
     def warm_up(self):
@@ -218,13 +226,16 @@ class Completer:
         y = tf.constant(image)
         w = tf.constant(importance_weights(mask, params.window)[..., None])
         known = mask[..., None]
-        guess = self.encoder_guess(image, mask) if params.encoder_share > 0 else None
+        use_guess = params.encoder_share > 0 or params.anchor > 0
+        guess = self.encoder_guess(image, mask) if use_guess else None
         z, guessed = self.initial_latents(params.restarts, params.seed, guess,
                                           params.encoder_share, params.perturbation)
         z = tf.constant(z)
         m = v = tf.zeros_like(z)
         t = tf.constant(0.0)
-        args = (y, w, tf.constant(self._free), tf.constant(float(params.lam)), tf.constant(float(params.lr)))
+        z_prior, mu = (guess, params.anchor) if guess is not None else (np.zeros(z.shape[1], np.float32), 0.0)
+        args = (y, w, tf.constant(self._free), tf.constant(float(params.lam)), tf.constant(float(params.lr)),
+                tf.constant(z_prior, tf.float32), tf.constant(float(mu)))
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None

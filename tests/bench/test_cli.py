@@ -78,4 +78,25 @@ def test_yeh_is_the_papers_plain_search():
     from app.engine.completion import CompletionParams
     p = CompletionParams(**inpaint_quality.YEH)
     assert (p.steps, p.restarts, p.lam, p.window, p.blend) == (1500, 16, 0.003, 7, False)
-    assert p.encoder_share == 0 and p.min_candidates is None and not p.early_stop
+    assert p.encoder_share == 0 and p.anchor == 0 and p.min_candidates is None and not p.early_stop
+
+
+def test_sweep_adds_one_method_per_combination(tiny_models, tmp_path):
+    methods = inpaint_quality.sweep_methods(["anchor=0,30", "early_stop=false,true"])
+    assert set(methods) == {"regen[anchor=0.0,early_stop=False]", "regen[anchor=0.0,early_stop=True]",
+                            "regen[anchor=30.0,early_stop=False]", "regen[anchor=30.0,early_stop=True]"}
+    data = tmp_path / "val.npz"
+    np.savez(data, images=np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8))
+    out = tmp_path / "q.json"
+    assert inpaint_quality.main(["--model", "tiny", "--data", str(data), "--models-dir", tiny_models[0],
+                                 "--masks", "center", "--methods", "telea", "--limit", "1",
+                                 "--sweep", "steps=5,10", "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["results"]) == {"telea", "regen[steps=5]", "regen[steps=10]"}
+
+
+def test_sweep_rejects_an_unknown_setting(capsys):
+    try:
+        inpaint_quality.main(["--model", "tiny", "--data", "x.npz", "--sweep", "magic=1,2"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "--sweep wants KEY=V1,V2" in capsys.readouterr().err

@@ -35,6 +35,7 @@ def test_cli_completes_and_keeps_known_pixels(tiny_models, files):
     ({"--model": "missing"}, "unknown model 'missing'"),
     ({"--image": "nowhere.png"}, "cannot read"),
     ({"--steps": "0"}, "steps must be at least 1"),
+    ({"--anchor": "-2"}, "anchor must be finite and >= 0"),
 ])
 def test_cli_errors_are_one_line_with_exit_2(tiny_models, files, capsys, change, message):
     tmp_path, _, _ = files

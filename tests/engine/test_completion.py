@@ -112,6 +112,8 @@ def test_gray_model(tiny_models):
     (CompletionParams(window=4), "window"),
     (CompletionParams(encoder_share=1.5), "encoder_share"),
     (CompletionParams(perturbation=-1), "perturbation"),
+    (CompletionParams(anchor=-1), "anchor"),
+    (CompletionParams(anchor=float("inf")), "anchor"),
 ])
 def test_bad_params(completer, params, message):
     with pytest.raises(ValueError, match=message):
@@ -190,3 +192,26 @@ def test_encoder_started_search_improves_on_the_guess(encoded):
     items = list(encoded.iterate(image, mask, CompletionParams(steps=60, restarts=4, seed=0, report_seconds=1e-6)))
     first, result = items[0], items[-1]
     assert result.losses["total"] <= first.total[first.best]
+
+
+def test_anchor_holds_the_search_near_the_encoders_guess(encoded):
+    image, mask = toy_problem(encoded, seed=5), centre_hole()
+    guess = encoded.encoder_guess(image, mask)
+
+    def distance(anchor):
+        params = CompletionParams(steps=80, restarts=2, seed=0, encoder_share=1.0, perturbation=0.0, anchor=anchor)
+        return float(np.abs(encoded.complete(image, mask, params).z - guess).mean())
+
+    free, held = distance(0.0), distance(1e4)
+    assert held < 0.05 < free
+
+
+def test_anchor_adds_the_prior_to_the_total_loss(encoded):
+    z = tf.constant(np.random.default_rng(0).uniform(-1, 1, (3, 8)).astype(np.float32))
+    y = tf.zeros(encoded.model.image_shape)
+    w = tf.ones(encoded.model.image_shape[:2] + (1,))
+    prior = tf.constant(np.full(8, 0.25, np.float32))
+    plain = encoded._losses(z, y, w, 0.1, prior, 0.0)[0].numpy()
+    anchored = encoded._losses(z, y, w, 0.1, prior, 2.0)[0].numpy()
+    expected = 2.0 * np.mean((z.numpy() - 0.25) ** 2, axis=1)
+    np.testing.assert_allclose(anchored - plain, expected, rtol=1e-4, atol=1e-5)
