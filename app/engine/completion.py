@@ -54,7 +54,7 @@ class CompletionParams:
     tolerance: float = 1e-3
     encoder_share: float = 0.5  # share of candidates started from the encoder's guess
     perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)
-    anchor: float = 0.0         # mu: weight of mean((z - z_E)^2), the pull toward the encoder's guess
+    anchor: float = 1000.0      # mu: weight of mean((z - z_E)^2), the pull toward the encoder's guess (bench/NOTES.md)
 
     def check(self):
         if self.steps < 1:
@@ -104,7 +104,7 @@ class Result:
     raw: np.ndarray             # (H, W, C) uint8, known pixels + fill, not blended
     fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere
     z: np.ndarray               # (latent_dim,) float32, the best candidate
-    losses: dict                # the best candidate's final losses
+    losses: dict                # its losses (the best state the search reported)
     steps: int                  # steps run (fewer than asked if cancelled or stopped early)
     seconds: float
     cancelled: bool = False
@@ -239,7 +239,7 @@ class Completer:
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
-        step, n, early = 0, 0, False
+        step, n, early, kept = 0, 0, False, None
         while True:
             started = time.perf_counter()
             z, m, v, t, total, ctx, perc, images = self._chunk(z, m, v, t, tf.constant(n), *args)
@@ -251,6 +251,10 @@ class Completer:
             fill = images[best].numpy()
             progress = Progress(step, params.steps, ctx.numpy(), perc.numpy(), total, best,
                                 to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy())
+            # Adam can leave the best candidate a little worse than it once was (it
+            # jitters around a stiff anchor): the result is the best state reported.
+            if kept is None or total[best] <= kept.total[kept.best]:
+                kept = progress
             if step >= params.steps:
                 break
             if stopper and stopper.update(step, total[best]):
@@ -267,8 +271,8 @@ class Completer:
             per_step = elapsed / n if n else elapsed / 2
             n = int(np.clip(params.report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
             n = min([n, params.steps - step] + [h - step for h in halve_at[:1] if h > step])
-        result = self.finish(progress, mask, params, t0)
-        result.early_stopped = early
+        result = self.finish(kept, mask, params, t0)
+        result.steps, result.early_stopped = step, early
         yield result
 
     def finish(self, progress, mask, params, started, cancelled=False):

@@ -69,10 +69,11 @@ def test_z_stays_in_the_prior_box(completer):
     image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
     # Adam's first step moves every coordinate by lr: with lr = 5 each one lands outside
     # [-1, 1] unless projected back onto the box.
-    one_step = completer.complete(image, mask, CompletionParams(steps=1, restarts=4, seed=0, lr=5.0))
-    np.testing.assert_array_equal(np.abs(one_step.z), 1.0)
-    for item in completer.iterate(image, mask, CompletionParams(steps=30, restarts=4, seed=0, lr=5.0)):
-        assert np.all(np.abs(item.z) <= 1.0)
+    params = CompletionParams(steps=30, restarts=4, seed=0, lr=5.0, report_seconds=1e-6)
+    reports = [item for item in completer.iterate(image, mask, params) if isinstance(item, Progress)]
+    after_one = next(p for p in reports if p.step == 1)
+    np.testing.assert_array_equal(np.abs(after_one.z), 1.0)
+    assert all(np.all(np.abs(p.z) <= 1.0) for p in reports)
 
 
 def test_cancel_stops_within_one_chunk(completer):
@@ -185,6 +186,17 @@ def test_a_model_without_an_encoder_still_completes(completer):
     result = completer.complete(np.zeros((16, 16, 3), np.float32), centre_hole(),
                                 CompletionParams(steps=10, restarts=4, seed=0, encoder_share=1.0))
     assert isinstance(result, Result) and result.steps == 10
+
+
+def test_the_result_is_the_best_state_reported(encoded):
+    image, mask = toy_problem(encoded), centre_hole()
+    # a stiff anchor and a large lr make Adam jitter around the minimum
+    params = CompletionParams(steps=40, restarts=2, seed=0, anchor=1e4, lr=0.3, report_seconds=1e-6,
+                              early_stop=False, blend=False)
+    items = list(encoded.iterate(image, mask, params))
+    reports, result = items[:-1], items[-1]
+    assert result.losses["total"] <= min(p.total[p.best] for p in reports)
+    assert result.steps == 40
 
 
 def test_encoder_started_search_improves_on_the_guess(encoded):
