@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Rerun every benchmark into bench/results/, then render BENCHMARKS.md.
-# Needs ../shared/datasets (or REGEN_DATA). Takes about half an hour on 2 cores.
+# Rerun the benchmarks into bench/results/, then render BENCHMARKS.md.
+#   bash bench/run_all.sh [all|speed|faces|mnist]
+# Needs ../shared/datasets (or REGEN_DATA). "all" takes about an hour on 2 cores,
+# most of it the paper's settings (yeh) in the time-to-quality runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
@@ -8,12 +10,24 @@ DATA=${REGEN_DATA:-../shared/datasets}
 OUT=bench/results
 mkdir -p "$OUT"
 LIMIT=${LIMIT:-16}
+PART=${1:-all}
 
-python -m bench.inpaint_speed --model faces --batch 1,16,64 --json "$OUT/speed.json"
-python -m bench.server_latency --model faces --restarts 16 --json "$OUT/latency.json"
-python -m bench.server_load --model faces --clients 20 --json "$OUT/load.json"
-python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half \
-    --methods regen,telea,ns --limit "$LIMIT" --json "$OUT/quality_faces.json"
-python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom,center \
-    --methods regen,telea,ns --limit "$LIMIT" --json "$OUT/quality_mnist.json"
+if [[ $PART == all || $PART == speed ]]; then
+  python -m bench.inpaint_speed --model faces --batch 1,16,64 --json "$OUT/speed.json"
+  python -m bench.server_latency --model faces --restarts 16 --json "$OUT/latency.json"
+  python -m bench.server_load --model faces --clients 20 --json "$OUT/load.json"
+fi
+if [[ $PART == all || $PART == faces ]]; then
+  python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half \
+      --methods regen,telea,ns --limit "$LIMIT" --json "$OUT/quality_faces.json"
+  python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center \
+      --methods regen-fast,yeh,telea --limit "${TTQ_LIMIT:-8}" --time-to-quality --json "$OUT/ttq_faces.json"
+fi
+if [[ $PART == all || $PART == mnist ]]; then
+  python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom,center \
+      --methods regen,telea,ns --limit "$((LIMIT * 4))" --json "$OUT/quality_mnist.json"
+  python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
+      --methods regen-fast,yeh,telea --limit "${TTQ_LIMIT_MNIST:-32}" --time-to-quality --json "$OUT/ttq_mnist.json"
+fi
+python -m bench.curves "$OUT"/ttq_*.json --out bench/time_to_quality.png
 python -m bench.report --notes bench/NOTES.md
