@@ -4,7 +4,9 @@
         --arch dcgan|capsule|wgan-gp|acgan|infogan --steps N --out runs/NAME [--resume]
 
 `--steps` is the total step count: with `--resume` the run carries on from its
-last checkpoint until it reaches N. Everything is written under `--out`:
+last checkpoint until it reaches N. `--init-from models/NAME` starts a new run
+from an exported model's weights (see `training.warm_start`), counting on from
+the steps that model had; use it when the original run's folder is gone. Everything is written under `--out`:
 checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
 """
 import argparse
@@ -18,7 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training import checkpoint, data, reporting  # noqa: E402
+from training import checkpoint, data, reporting, warm_start  # noqa: E402
 from training.config import ARCHS, default_config  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 
@@ -26,10 +28,12 @@ from training.gans import build_gan  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", required=True, help="mnist, faces or folder:PATH")
-    p.add_argument("--arch", choices=ARCHS, default="dcgan")
+    p.add_argument("--arch", choices=ARCHS, help="default dcgan, or the --init-from model's")
     p.add_argument("--steps", type=int, required=True, help="total training steps")
     p.add_argument("--out", required=True, help="run directory, e.g. runs/faces")
     p.add_argument("--resume", action="store_true", help="carry on from the run's last checkpoint")
+    p.add_argument("--init-from", metavar="MODEL_DIR",
+                   help="start from an exported model (models/NAME) rather than random weights")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--beta1", type=float, default=0.5)
@@ -54,6 +58,16 @@ def prepare_run(args, ds):
         return gan, checkpoint.restore(args.out, gan)
     if has_ckpt:
         raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
+    if args.init_from:
+        cfg, steps, _ = warm_start.read_manifest(args.init_from)
+        if tuple(cfg.image_shape) != ds.image_shape:
+            raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
+        if args.arch and cfg.arch != args.arch:
+            raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
+        gan = build_gan(cfg, args.lr, args.beta1)
+        warm_start.init_from_export(gan, args.init_from)
+        return gan, steps
+    args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
     cfg.latent_dim = args.latent
     return build_gan(cfg, args.lr, args.beta1), 0

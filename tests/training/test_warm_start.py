@@ -1,0 +1,55 @@
+"""Starting a run from an exported model: the weights come back exactly."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.training.test_train_export import make_folder, run_train
+from training import checkpoint, export, train, warm_start
+from training.gans import build_gan
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A 3-step run of `arch`, exported; returns (run GAN, model folder, tmp path)."""
+    def make(arch):
+        tmp = tmp_path_factory.mktemp(arch)
+        folder, out = make_folder(tmp), tmp / "run"
+        gan = train.train(train.parse_args([
+            "--dataset", f"folder:{folder}", "--steps", "3", "--out", str(out), "--size", "16", "--batch", "4",
+            "--quiet", "--latent", "8", "--arch", arch]))
+        assert export.main([str(out), "--name", "toy", "--models-dir", str(tmp / "models")]) == 0
+        return gan, tmp / "models" / "toy", tmp
+    return make
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "capsule"])
+def test_init_from_export_restores_g_and_d(exported, arch):
+    gan, model_dir, _ = exported(arch)
+    cfg, steps, _ = warm_start.read_manifest(str(model_dir))
+    assert steps == 3 and cfg.arch == arch
+    fresh = build_gan(cfg)
+    z = tf.random.uniform([4, cfg.g_input_dim], -1, 1)
+    before = fresh.ema_generator(z, training=False).numpy()
+    warm_start.init_from_export(fresh, str(model_dir))
+    want = gan.ema_generator(z, training=False).numpy()
+    assert np.abs(before - want).max() > 1e-3, "a fresh G must differ, or the test proves nothing"
+    np.testing.assert_allclose(fresh.ema_generator(z, training=False).numpy(), want, atol=1e-6)
+    np.testing.assert_allclose(fresh.generator(z, training=False).numpy(), want, atol=1e-6)
+    np.testing.assert_allclose(fresh.d_logit(want).numpy(), gan.d_logit(want).numpy(), atol=1e-5)
+
+
+def test_a_new_run_counts_on_from_the_exported_model(exported):
+    _, model_dir, tmp = exported("dcgan")
+    folder, out = tmp / "imgs", tmp / "again"
+    assert run_train(folder, out, 5, "--init-from", str(model_dir)) == 0
+    assert checkpoint.read_state(str(out))[0] == 5
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [4, 5]
+
+
+def test_init_from_refuses_a_mismatch(exported, tmp_path, capsys):
+    _, model_dir, tmp = exported("dcgan")
+    assert run_train(tmp / "imgs", tmp_path / "x", 5, "--init-from", str(model_dir), "--arch", "wgan-gp") == 2
+    assert "is a dcgan model, not wgan-gp" in capsys.readouterr().err
+    assert run_train(tmp / "imgs", tmp_path / "y", 5, "--init-from", str(tmp_path / "nothing")) == 2
+    assert "no exported model" in capsys.readouterr().err
