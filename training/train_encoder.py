@@ -15,7 +15,8 @@ Each example gets a random hole (`training.random_masks`). Then
 `python -m training.export runs/NAME-encoder --name NAME` adds encoder.pb to
 models/NAME. A re-exported generator makes the encoder stale: the export checks
 the generator's hash and refuses. `--init` starts a new run from an older
-encoder's weights, which adapts to a further-trained G much faster than from scratch.
+encoder's weights (a run, or an exported model folder's encoder.pb), which
+adapts to a further-trained G much faster than from scratch.
 
 runs/NAME-encoder/
     checkpoint/{encoder.weights.h5, optimizer.npz, state.json}
@@ -36,7 +37,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from app.engine.model import load_model  # noqa: E402
-from training import checkpoint, data, reporting  # noqa: E402
+from training import checkpoint, data, reporting, warm_start  # noqa: E402
 from training.nets.encoder import build_encoder  # noqa: E402
 from training.random_masks import random_masks  # noqa: E402
 
@@ -55,7 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, required=True, help="total training steps")
     p.add_argument("--out", required=True, help="run directory, e.g. runs/faces-encoder")
     p.add_argument("--resume", action="store_true", help="carry on from the run's last checkpoint")
-    p.add_argument("--init", help="start from the weights of this encoder run (e.g. one trained on an older G)")
+    p.add_argument("--init", help="start from the weights of this encoder run (e.g. one trained on an older G), "
+                   "or of the encoder.pb in this exported model folder")
     p.add_argument("--dataset", default=None, help="real images: mnist, faces or folder:PATH "
                    "(default: the model's training set)")
     p.add_argument("--batch", type=int, default=64)
@@ -169,6 +171,12 @@ def train(args):
         step = restore(args.out, trainer)
     elif os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR)):
         raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
+    elif args.init and os.path.exists(os.path.join(args.init, "encoder.pb")):
+        # an exported model folder (say, a copy of models/NAME from before G was re-exported)
+        h, w, c = model.image_shape
+        warm_start.load_into(lambda image, mask: trainer.encoder(encoder_input(image, mask), training=False),
+                             [tf.TensorSpec([None, h, w, c], tf.float32), tf.TensorSpec([None, h, w, 1], tf.float32)],
+                             os.path.join(args.init, "encoder.pb"))
     elif args.init:
         read_state(args.init)
         trainer.encoder.load_weights(os.path.join(args.init, checkpoint.CKPT_DIR, "encoder.weights.h5"))

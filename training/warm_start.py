@@ -4,7 +4,8 @@ A run's checkpoints live in `runs/`, which may not survive a move to another
 machine; the exported model in `models/NAME/` does. Its frozen graphs still
 hold every weight as a constant, so a new run can pick up where the model was
 exported: G and its average start from the exported (averaged) generator, D
-from the exported discriminator. The optimizers start afresh.
+from the exported discriminator. The optimizers start afresh. An encoder run
+can start from an exported encoder.pb the same way (`train_encoder --init`).
 
 Which constant belongs to which variable is learned, not guessed from node
 names: the same functions the export freezes are frozen again with every
@@ -30,9 +31,11 @@ def variable_constants(graph_def):
             if n.op == "Const" and n.name.endswith(VARIABLE_SUFFIX)]
 
 
-def frozen_order(fn, spec):
-    """[variable] in the order their constants appear when `fn` is frozen for `spec`."""
-    concrete = tf.function(fn).get_concrete_function(spec)
+def frozen_order(fn, specs):
+    """[variable] in the order their constants appear when `fn` is frozen for `specs`
+    (a TensorSpec or a list of them, one per argument)."""
+    specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
+    concrete = tf.function(fn).get_concrete_function(*specs)
     variables = list(concrete.variables)
     saved = [v.numpy() for v in variables]
     try:
@@ -53,9 +56,10 @@ def read_graph_def(path):
     return graph_def
 
 
-def load_into(fn, spec, graph_path):
-    """Assign the constants of the frozen graph at graph_path to the variables `fn` reads."""
-    variables = frozen_order(fn, spec)
+def load_into(fn, specs, graph_path):
+    """Assign the constants of the frozen graph at graph_path to the variables `fn` reads
+    (fn and specs as the export froze them)."""
+    variables = frozen_order(fn, specs)
     values = variable_constants(read_graph_def(graph_path))
     if len(values) != len(variables):
         raise ValueError(f"{graph_path} holds {len(values)} weights but the network has {len(variables)}")

@@ -57,6 +57,20 @@ def test_init_starts_from_another_runs_weights(tiny_copy, tmp_path):
     assert train_encoder.read_state(str(tmp_path / "new"))["step"] == 1
 
 
+def test_init_starts_from_an_exported_encoder(tiny_copy, tmp_path):
+    models, folder = tiny_copy
+    assert run(models, folder, tmp_path / "old", 2) == 0
+    assert export.main([str(tmp_path / "old"), "--name", "tiny", "--models-dir", str(models)]) == 0
+    assert run(models, folder, tmp_path / "new", 1, "--init", str(models / "tiny"), "--lr", "1e-12") == 0
+    old, new = build_encoder((16, 16, 3), 8), build_encoder((16, 16, 3), 8)
+    old.load_weights(str(tmp_path / "old" / "checkpoint" / "encoder.weights.h5"))
+    new.load_weights(str(tmp_path / "new" / "checkpoint" / "encoder.weights.h5"))
+    fresh = build_encoder((16, 16, 3), 8)
+    assert any(not np.allclose(a, b) for a, b in zip(old.get_weights(), fresh.get_weights()))
+    for a, b in zip(old.get_weights(), new.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
 def test_export_round_trip(tiny_copy, tmp_path):
     models, folder = tiny_copy
     out = tmp_path / "enc"
