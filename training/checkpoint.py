@@ -22,10 +22,14 @@ def optimizer_arrays(prefix, optimizer):
 
 
 def load_optimizer(arrays, prefix, optimizer, model):
-    """Inverse of `optimizer_arrays` for an optimizer of `model`'s trainable weights."""
+    """Inverse of `optimizer_arrays` for an optimizer of `model`'s trainable weights.
+
+    The learning rate is not restored: the one the resumed run was given wins
+    (e.g. `--resume --lr 5e-5` to anneal a run)."""
     optimizer.build(model.trainable_weights)
     for i, var in enumerate(optimizer.variables):
-        var.assign(arrays[f"{prefix}{i:04d}"])
+        if not var.path.endswith("learning_rate"):
+            var.assign(arrays[f"{prefix}{i:04d}"])
 
 
 def write_atomically(final, write):
