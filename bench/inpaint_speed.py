@@ -41,9 +41,11 @@ def matmul_gflops(n=2048, repeats=10):
     return 2 * n ** 3 / np.median(times) / 1e9
 
 
-def flops_per_sample_iteration(model):
-    """Float ops of one candidate's loss and gradient to z, counted by TF's profiler."""
-    from tensorflow.python.profiler import model_analyzer, option_builder
+def gradient_graph(model, batch=1):
+    """A TF1 graph of the search's work for `batch` candidates: G and D forward and
+    the gradient of a contextual-plus-perceptual loss back to z.
+
+    Returns (graph, z placeholder (batch, latent), gradient tensor (batch, latent))."""
     graphs = model.manifest["graphs"]
 
     def graph_def(entry):
@@ -54,17 +56,24 @@ def flops_per_sample_iteration(model):
 
     g = tf.Graph()
     with g.as_default():
-        z = tf.compat.v1.placeholder(tf.float32, [1, model.latent_dim])
+        z = tf.compat.v1.placeholder(tf.float32, [batch, model.latent_dim])
         gen, dis = graphs["generator"], graphs["discriminator"]
         (img,) = tf.compat.v1.import_graph_def(graph_def(gen), input_map={gen["input"]: z},
                                                return_elements=[gen["output"]], name="G")
         (logit,) = tf.compat.v1.import_graph_def(graph_def(dis), input_map={dis["input"]: img},
                                                  return_elements=[dis["outputs"]["logit"]], name="D")
         loss = tf.reduce_sum(tf.abs(img)) - tf.reduce_sum(tf.nn.softplus(logit))
-        tf.gradients(loss, z)
-        opts = option_builder.ProfileOptionBuilder.float_operation()
-        opts["output"] = "none"
-        return model_analyzer.profile(g, options=opts).total_float_ops
+        (grad,) = tf.gradients(loss, z)
+    return g, z, grad
+
+
+def flops_per_sample_iteration(model):
+    """Float ops of one candidate's loss and gradient to z, counted by TF's profiler."""
+    from tensorflow.python.profiler import model_analyzer, option_builder
+    g, _, _ = gradient_graph(model, 1)
+    opts = option_builder.ProfileOptionBuilder.float_operation()
+    opts["output"] = "none"
+    return model_analyzer.profile(g, options=opts).total_float_ops
 
 
 class Problem:

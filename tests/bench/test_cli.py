@@ -100,3 +100,13 @@ def test_sweep_rejects_an_unknown_setting(capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "--sweep wants KEY=V1,V2" in capsys.readouterr().err
+
+
+def test_op_profile_sums_kernel_time(tiny_models, capsys):
+    from bench import op_profile
+    assert op_profile.main(["--model", "tiny", "--models-dir", tiny_models[0], "--runs", "2", "--top", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "ms of kernels per step" in out[0] and len(out) == 4
+    from app.engine.model import load_model
+    per_op, total = op_profile.kernel_times(load_model(tiny_models[0], "tiny"), runs=2, warm=1)
+    assert total > 0 and any(k.startswith("G:") for k in per_op) and any(k.startswith("D:") for k in per_op)
