@@ -35,15 +35,27 @@ def save_grid(images, path, cols=8, scale=2):
 class RunLog:
     """Appends one CSV row and one TensorBoard point per step."""
 
-    def __init__(self, run_dir, columns=COLUMNS):
+    def __init__(self, run_dir, columns=COLUMNS, start_step=None):
+        """start_step: the step a resumed run carries on from; rows after it (logged
+        after the last checkpoint by a run that then stopped) are dropped."""
         self.columns = columns
         self.path = os.path.join(run_dir, "log.csv")
         fresh = not os.path.exists(self.path)
+        if not fresh and start_step is not None:
+            self._truncate(start_step)
         self.file = open(self.path, "a", newline="")
         self.writer = csv.writer(self.file)
         if fresh:
             self.writer.writerow(columns)
         self.tb = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+
+    def _truncate(self, last_step):
+        with open(self.path, newline="") as f:
+            rows = list(csv.reader(f))
+        kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= last_step]
+        if len(kept) < len(rows):
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerows(kept)
 
     def write(self, step, values):
         self.writer.writerow([step] + [f"{float(values[k]):.5f}" for k in self.columns[1:]])

@@ -104,7 +104,7 @@ def train(args):
         return values
 
     train_step = tf.function(step_fn)
-    log = reporting.RunLog(args.out)
+    log = reporting.RunLog(args.out, start_step=step)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
     start, t0 = step, time.time()

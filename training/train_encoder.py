@@ -189,7 +189,7 @@ def train(args):
     preview_images = next(iter(data.make_pipeline(ds, PREVIEW, seed=12345)))[0].numpy()
     preview_masks = random_masks(PREVIEW, model.image_shape[0], preview_rng)
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
-    log = reporting.RunLog(args.out, COLUMNS)
+    log = reporting.RunLog(args.out, COLUMNS, start_step=step)
     start, t0 = step, time.time()
     try:
         while step < args.steps:

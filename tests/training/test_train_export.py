@@ -39,6 +39,17 @@ def test_resume_continues_the_step_count(tmp_path):
     assert (out / "losses.png").exists() and os.listdir(out / "tensorboard")
 
 
+def test_resume_drops_log_rows_after_the_checkpoint(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    assert run_train(folder, out, 2) == 0
+    with open(out / "log.csv", "a") as f:      # a run that logged step 3, then died before its checkpoint
+        f.write("3,1.0,1.0,0.5\n")
+    assert run_train(folder, out, 4, "--resume") == 0
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4]
+    assert rows[3] != "3,1.0,1.0,0.5"
+
+
 def test_resume_restores_weights_and_optimizer_state(tmp_path):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     gan = train.train(train.parse_args([
