@@ -36,6 +36,7 @@ def parse_args(argv=None):
                    help="start from an exported model (models/NAME) rather than random weights")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--d-lr", type=float, help="D's learning rate, if not --lr (TTUR)")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
     p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
@@ -54,7 +55,7 @@ def prepare_run(args, ds):
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
             raise ValueError(f"checkpoint is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
-        gan = build_gan(cfg, args.lr, args.beta1)
+        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr)
         return gan, checkpoint.restore(args.out, gan)
     if has_ckpt:
         raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
@@ -64,13 +65,13 @@ def prepare_run(args, ds):
             raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
-        gan = build_gan(cfg, args.lr, args.beta1)
+        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr)
         warm_start.init_from_export(gan, args.init_from)
         return gan, steps
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
     cfg.latent_dim = args.latent
-    return build_gan(cfg, args.lr, args.beta1), 0
+    return build_gan(cfg, args.lr, args.beta1, args.d_lr), 0
 
 
 def fixed_latents(gan, run_dir, n=64):

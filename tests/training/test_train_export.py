@@ -63,10 +63,11 @@ def test_resume_restores_weights_and_optimizer_state(tmp_path):
                     again.generator.weights + again.discriminator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(again.g_optimizer.iterations.numpy()) == 2
-    annealed = build_gan(cfg, lr=1e-5)
+    annealed = build_gan(cfg, lr=1e-5, d_lr=4e-5)
     checkpoint.restore(str(out), annealed)
     assert int(annealed.d_optimizer.iterations.numpy()) == 2
     assert float(annealed.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-5), "--resume --lr must win"
+    assert float(annealed.d_optimizer.learning_rate.numpy()) == pytest.approx(4e-5)
 
 
 def test_export_round_trip(tmp_path):

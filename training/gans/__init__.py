@@ -23,10 +23,11 @@ TRAINERS = {"dcgan": DCGAN, "capsule": CapsuleGAN, "wgan-gp": WGANGP,
             "acgan": ACGAN, "infogan": InfoGAN}
 
 
-def build_gan(cfg, lr=2e-4, beta_1=0.5):
-    """A compiled GAN for `cfg`, with Adam(lr, beta_1) for G and for D."""
+def build_gan(cfg, lr=2e-4, beta_1=0.5, d_lr=None):
+    """A compiled GAN for `cfg`, with Adam(lr, beta_1) for G and Adam(d_lr or lr, beta_1) for D
+    (a faster D is the two time-scale update rule, TTUR)."""
     gan = TRAINERS[cfg.arch](build_generator(cfg), _discriminator(cfg), cfg)
     beta_2 = 0.9 if cfg.arch == "wgan-gp" else 0.999
-    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2),
+    gan.compile(d_optimizer=keras.optimizers.Adam(d_lr or lr, beta_1=beta_1, beta_2=beta_2),
                 g_optimizer=keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2))
     return gan
