@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 DATA=${REGEN_DATA:-../shared/datasets}
 OUT=bench/results
 mkdir -p "$OUT"
-LIMIT=${LIMIT:-16}
+LIMIT=${LIMIT:-16}   # faces; MNIST quality uses 4x as many (judge accuracy needs them)
 PART=${1:-all}
 
 if [[ $PART == all || $PART == speed ]]; then

@@ -45,6 +45,7 @@ class CompletionParams:
     lam: float = 0.003          # weight of the perceptual term log(1 - D(G(z)))
     lr: float = 0.03            # Adam learning rate on z
     window: int = 7             # importance-weight window (odd)
+    floor: float = 0.0          # least weight of a known pixel (0 = the paper: far pixels count nothing)
     blend: bool = True          # Poisson-blend the fill into the known pixels
     seed: int | None = None     # fixes the initial z; None draws a fresh one
     report_seconds: float = 0.15  # target time between progress reports
@@ -65,6 +66,8 @@ class CompletionParams:
             raise ValueError(f"lambda must be finite and >= 0, got {self.lam}")
         if not np.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be finite and > 0, got {self.lr}")
+        if not 0 <= self.floor < 1:
+            raise ValueError(f"floor must be in [0, 1), got {self.floor}")
         if self.window < 1 or self.window % 2 == 0:
             raise ValueError(f"window must be a positive odd number, got {self.window}")
         if self.min_candidates is not None and self.min_candidates < 1:
@@ -224,7 +227,7 @@ class Completer:
         image, mask = check_inputs(image, mask, self.model.image_shape)
         t0 = time.perf_counter()
         y = tf.constant(image)
-        w = tf.constant(importance_weights(mask, params.window)[..., None])
+        w = tf.constant(importance_weights(mask, params.window, params.floor)[..., None])
         known = mask[..., None]
         use_guess = params.encoder_share > 0 or params.anchor > 0
         guess = self.encoder_guess(image, mask) if use_guess else None

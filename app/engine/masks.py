@@ -50,10 +50,11 @@ def hole_image(mask):
     return np.where(np.asarray(mask) > 0.5, 0, 255).astype(np.uint8)
 
 
-def importance_weights(mask, window=7):
-    """W_i = M_i * (share of hole pixels in the window x window patch around i).
+def importance_weights(mask, window=7, floor=0.0):
+    """W_i = M_i * max(floor, share of hole pixels in the window x window patch around i).
 
-    Known pixels next to the hole matter most; known pixels far from it get 0.
+    Known pixels next to the hole matter most; with floor 0 (the paper) known
+    pixels far from it get 0, with floor > 0 every known pixel counts a little.
     Outside the image counts as known, as with zero padding of (1 - M).
     mask: (H, W) float32, 1 = known. Returns (H, W) float32 in [0, 1).
     """
@@ -68,7 +69,7 @@ def importance_weights(mask, window=7):
     h, w = mask.shape
     sums = c[window:window + h, window:window + w] - c[:h, window:window + w] \
         - c[window:window + h, :w] + c[:h, :w]
-    return (mask * sums / window ** 2).astype(np.float32)
+    return (mask * np.maximum(sums / window ** 2, floor)).astype(np.float32)
 
 
 def check_inputs(image, mask, image_shape):

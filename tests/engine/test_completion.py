@@ -114,6 +114,7 @@ def test_gray_model(tiny_models):
     (CompletionParams(encoder_share=1.5), "encoder_share"),
     (CompletionParams(perturbation=-1), "perturbation"),
     (CompletionParams(anchor=-1), "anchor"),
+    (CompletionParams(floor=1.0), "floor"),
     (CompletionParams(anchor=float("inf")), "anchor"),
 ])
 def test_bad_params(completer, params, message):

@@ -26,6 +26,14 @@ def test_weights_follow_the_paper():
     np.testing.assert_allclose(w, ref, atol=1e-6)
 
 
+def test_weight_floor_reaches_every_known_pixel():
+    m = centre_mask()
+    w = importance_weights(m, 7, floor=0.1)
+    assert np.all(w[m == 0] == 0)
+    assert w[0, 0] == pytest.approx(0.1) and w[3, 3] == pytest.approx(9 / 49)
+    np.testing.assert_array_equal(w, np.where(m > 0, np.maximum(importance_weights(m, 7), 0.1), 0))
+
+
 def test_weight_window_must_be_odd():
     with pytest.raises(ValueError, match="odd"):
         importance_weights(centre_mask(), 4)
