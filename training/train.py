@@ -25,6 +25,16 @@ from training.config import ARCHS, default_config  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 
 
+def _int_tuple(text):
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", required=True, help="mnist, faces or folder:PATH")
@@ -39,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--d-lr", type=float, help="D's learning rate, if not --lr (TTUR)")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
+    p.add_argument("--d-filters", type=_int_tuple, metavar="N,N,...",
+                   help="filters of D's stride-2 convs for a new run (default 64,128 at 28x28, 64,128,256 at 64x64)")
+    p.add_argument("--dropout", type=float, help="dropout before D's output for a new run (default 0.2)")
     p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
@@ -51,6 +64,8 @@ def parse_args(argv=None):
 def prepare_run(args, ds):
     """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
+    if (args.resume or args.init_from) and (args.d_filters or args.dropout is not None):
+        raise ValueError("--d-filters and --dropout shape a new run; a resumed or warm-started one keeps its nets")
     if args.resume:
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
@@ -71,6 +86,10 @@ def prepare_run(args, ds):
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
     cfg.latent_dim = args.latent
+    if args.d_filters:
+        cfg.d_filters = args.d_filters
+    if args.dropout is not None:
+        cfg.dropout = args.dropout
     return build_gan(cfg, args.lr, args.beta1, args.d_lr), 0
 
 

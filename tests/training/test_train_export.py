@@ -50,6 +50,16 @@ def test_resume_drops_log_rows_after_the_checkpoint(tmp_path):
     assert rows[3] != "3,1.0,1.0,0.5"
 
 
+def test_d_filters_and_dropout_shape_a_new_run_only(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    assert run_train(folder, out, 2, "--d-filters", "8,16,32", "--dropout", "0") == 0
+    _, cfg, _ = checkpoint.read_state(str(out))
+    assert cfg.d_filters == (8, 16, 32) and cfg.dropout == 0.0
+    assert run_train(folder, out, 4, "--resume", "--d-filters", "8,16") == 2, "a resumed run keeps its nets"
+    with pytest.raises(SystemExit):
+        train.parse_args(["--dataset", "mnist", "--steps", "1", "--out", "x", "--d-filters", "8,a"])
+
+
 def test_resume_restores_weights_and_optimizer_state(tmp_path):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     gan = train.train(train.parse_args([
