@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import types
 import urllib.request
@@ -19,11 +20,15 @@ def free_port():
 
 @contextlib.contextmanager
 def running_server(models_dir, mode="eventlet", timeout=120, **env):
-    """Yield (url, pid) of a server started as users start it; stop it afterwards."""
+    """Yield (url, pid) of a server started as users start it; stop it afterwards.
+
+    The server's output goes to a temporary log file, removed once the server
+    stops unless it failed to start (the error names the file)."""
     port = free_port()
     environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ASYNC_MODE": mode,
                "REGEN_MODELS": models_dir, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
-    log = open(os.path.join(models_dir, f"server-{port}.log"), "w")
+    log = tempfile.NamedTemporaryFile("w", prefix=f"regen-server-{port}-", suffix=".log", delete=False)
+    started = False
     proc = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -37,6 +42,7 @@ def running_server(models_dir, mode="eventlet", timeout=120, **env):
                     log.flush()
                     raise RuntimeError(f"server did not start; see {log.name}") from None
                 time.sleep(0.3)
+        started = True
         yield types.SimpleNamespace(url=url, pid=proc.pid)
     finally:
         proc.terminate()
@@ -45,3 +51,5 @@ def running_server(models_dir, mode="eventlet", timeout=120, **env):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        if started:
+            os.unlink(log.name)

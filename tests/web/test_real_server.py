@@ -1,5 +1,7 @@
 """The same flow against a real server (python wsgi.py) with a python-socketio client,
 in both async modes."""
+import os
+import tempfile
 import threading
 
 import pytest
@@ -71,3 +73,12 @@ def test_other_origins_are_refused_unless_listed(tiny_models):
         client = sio_client.Client()
         client.connect(server.url, headers=evil, transports=["polling"])
         client.disconnect()
+
+
+def test_the_server_log_is_a_temporary_file_outside_the_models(tiny_models):
+    before = set(os.listdir(tiny_models[0]))
+    with running_server(tiny_models[0], mode="threading") as server:
+        log_files = [f for f in os.listdir(tempfile.gettempdir()) if f.startswith(f"regen-server-{server.url.rsplit(':', 1)[1]}-")]
+        assert len(log_files) == 1
+    assert set(os.listdir(tiny_models[0])) == before
+    assert not os.path.exists(os.path.join(tempfile.gettempdir(), log_files[0])), "removed after a clean stop"
