@@ -41,6 +41,8 @@ def page(tiny_models):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # A failed load (a missing script, style or icon) shows up as a console error.
+        page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
         page.goto(server.url)
         page.errors = errors
         yield page
