@@ -47,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--d-lr", type=float, help="D's learning rate, if not --lr (TTUR)")
+    p.add_argument("--top-k", type=float, default=1.0, metavar="SHARE",
+                   help="dcgan: train G on this share of each batch that D rates most real (Sinha et al. 2020); "
+                        "1 = off")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
     p.add_argument("--d-filters", type=_int_tuple, metavar="N,N,...",
@@ -70,7 +73,7 @@ def prepare_run(args, ds):
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
             raise ValueError(f"checkpoint is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
-        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr)
+        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k)
         return gan, checkpoint.restore(args.out, gan)
     if has_ckpt:
         raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
@@ -80,7 +83,7 @@ def prepare_run(args, ds):
             raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
-        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr)
+        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k)
         warm_start.init_from_export(gan, args.init_from)
         return gan, steps
     args.arch = args.arch or "dcgan"
@@ -90,7 +93,7 @@ def prepare_run(args, ds):
         cfg.d_filters = args.d_filters
     if args.dropout is not None:
         cfg.dropout = args.dropout
-    return build_gan(cfg, args.lr, args.beta1, args.d_lr), 0
+    return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k), 0
 
 
 def fixed_latents(gan, run_dir, n=64):

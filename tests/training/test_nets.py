@@ -37,6 +37,28 @@ def test_a_few_steps_of_each_architecture(arch):
     assert any(not np.allclose(a, b.numpy()) for a, b in zip(d_before, gan.discriminator.trainable_weights))
 
 
+def test_top_k_trains_generator_on_the_samples_d_rates_most_real():
+    """Same weights, data and randomness: D's step is the same, and G's loss over the
+    better-rated half of its batch is below the loss over the whole batch."""
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32))
+    labels = tf.zeros([16], tf.int32)
+    losses = {}
+    for share in (1.0, 0.5):
+        tf.keras.utils.set_random_seed(3)
+        gan = build_gan(tiny_cfg("dcgan"), top_k=share)
+        tf.keras.utils.set_random_seed(4)
+        losses[share] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
+    assert losses[0.5]["d_loss"] == pytest.approx(losses[1.0]["d_loss"], rel=1e-5)
+    assert losses[0.5]["g_loss"] < losses[1.0]["g_loss"]
+
+
+@pytest.mark.parametrize("arch, share", [("dcgan", 0.0), ("dcgan", 1.5), ("wgan-gp", 0.5)])
+def test_top_k_is_checked(arch, share):
+    with pytest.raises(ValueError, match="top"):
+        build_gan(tiny_cfg(arch), top_k=share)
+
+
 def test_generator_shapes_and_range():
     for size, rounds in ((28, 2), (64, 3)):
         cfg = default_config("dcgan", (size, size, 3))

@@ -23,10 +23,17 @@ TRAINERS = {"dcgan": DCGAN, "capsule": CapsuleGAN, "wgan-gp": WGANGP,
             "acgan": ACGAN, "infogan": InfoGAN}
 
 
-def build_gan(cfg, lr=2e-4, beta_1=0.5, d_lr=None):
+def build_gan(cfg, lr=2e-4, beta_1=0.5, d_lr=None, top_k=1.0):
     """A compiled GAN for `cfg`, with Adam(lr, beta_1) for G and Adam(d_lr or lr, beta_1) for D
-    (a faster D is the two time-scale update rule, TTUR)."""
+    (a faster D is the two time-scale update rule, TTUR). `top_k` < 1 (DCGAN only)
+    trains G on the share of each batch D rates most real."""
+    if not 0.0 < top_k <= 1.0:
+        raise ValueError(f"top_k must be in (0, 1], got {top_k}")
+    if top_k < 1.0 and cfg.arch != "dcgan":
+        raise ValueError(f"top-k training is for dcgan, not {cfg.arch}")
     gan = TRAINERS[cfg.arch](build_generator(cfg), _discriminator(cfg), cfg)
+    if top_k < 1.0:
+        gan.top_k = top_k
     beta_2 = 0.9 if cfg.arch == "wgan-gp" else 0.999
     gan.compile(d_optimizer=keras.optimizers.Adam(d_lr or lr, beta_1=beta_1, beta_2=beta_2),
                 g_optimizer=keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2))
