@@ -33,6 +33,17 @@ def mean_curve(traces, points=60):
     return {"seconds": [float(s) for s in grid], "psnr_hole": values}
 
 
+def time_to_reach(curve, value):
+    """The first time (s) at which a mean curve shows at least `value` dB; None if it never does.
+
+    The curve is sampled on a grid, so this is the first grid point at or past the
+    crossing: never earlier than the true time."""
+    for seconds, psnr in zip(curve["seconds"], curve["psnr_hole"]):
+        if psnr >= value:
+            return seconds
+    return None
+
+
 def draw_panel(ax, title, results, mask):
     """One mask of one benchmark report: a curve per GAN method, a marker per result."""
     for i, (method, per_mask) in enumerate(results.items()):

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from bench import inpaint_quality, inpaint_speed
+from bench import curves, inpaint_quality, inpaint_speed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
@@ -59,6 +59,10 @@ def time_to_quality_sections(when):
                 body += (f"\n\n`{mask}`: regen-fast {fast['psnr_hole']:.2f} dB in {fast['seconds']:.2f} s, "
                          f"yeh {yeh['psnr_hole']:.2f} dB in {yeh['seconds']:.1f} s: "
                          f"{yeh['seconds'] / fast['seconds']:.1f}x less time.")
+                reach = curves.time_to_reach(fast["curve"], yeh["psnr_hole"]) if "curve" in fast else None
+                if reach is not None:
+                    body += (f" Its mean curve reaches yeh's final {yeh['psnr_hole']:.2f} dB after "
+                             f"{reach:.2f} s, {yeh['seconds'] / reach:.0f}x sooner than yeh ends.")
         out.append(section(title, report.get("command", "python -m bench.inpaint_quality --time-to-quality"),
                            body, when))
     if out:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from bench.curves import mean_curve, value_at
+from bench.curves import mean_curve, time_to_reach, value_at
 
 
 def test_value_at_holds_the_latest_point():
@@ -18,3 +18,11 @@ def test_mean_curve_starts_when_every_image_has_shown_something():
     assert curve["seconds"][0] == 0.2 and abs(curve["seconds"][-1] - 4.0) < 1e-9
     assert curve["psnr_hole"][0] == 12.0 and curve["psnr_hole"][-1] == 18.0
     assert not np.isnan(curve["psnr_hole"]).any()
+
+
+def test_time_to_reach_is_the_first_grid_point_at_the_value():
+    curve = {"seconds": [0.1, 0.2, 0.4, 0.8], "psnr_hole": [10.0, 12.5, 12.0, 14.0]}
+    assert time_to_reach(curve, 12.0) == 0.2
+    assert time_to_reach(curve, 9.0) == 0.1
+    assert time_to_reach(curve, 13.0) == 0.8
+    assert time_to_reach(curve, 14.5) is None

@@ -14,7 +14,8 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
         "model": "faces", "data": "faces64_val.npz", "limit": 4, "command": "python -m bench.inpaint_quality x",
         "results": {"regen": {"center": {"psnr": 25.0, "psnr_hole": 20.0, "ssim": 0.9, "l1_hole": 0.05,
                                          "seconds": 3.0}}}}))
-    fast = {"psnr": 25.0, "psnr_hole": 21.0, "ssim": 0.9, "l1_hole": 0.05, "seconds": 1.5}
+    fast = {"psnr": 25.0, "psnr_hole": 21.0, "ssim": 0.9, "l1_hole": 0.05, "seconds": 1.5,
+            "curve": {"seconds": [0.05, 0.5, 1.5], "psnr_hole": [19.0, 20.0, 21.0]}}
     yeh = {"psnr": 24.0, "psnr_hole": 19.8, "ssim": 0.9, "l1_hole": 0.06, "seconds": 49.5}
     (tmp_path / "ttq_faces.json").write_text(json.dumps({
         "model": "faces", "data": "faces64_val.npz", "limit": 3, "command": "python -m bench.inpaint_quality y",
@@ -32,5 +33,6 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     assert "| ping round trip during a restarts = 16 job | 2.0 ms | 5.0 ms | 100 |" in text
     assert "| 20 | 9 | 9 | 11 | 0 | 0 | 0 | 0 |" in text
     assert "regen-fast 21.00 dB in 1.50 s, yeh 19.80 dB in 49.5 s: 33.0x less time" in text
+    assert "reaches yeh's final 19.80 dB after 0.50 s, 99x sooner than yeh ends" in text
     assert "bench/time_to_quality.png" in text
     assert text.rstrip().endswith("something")
