@@ -1,5 +1,6 @@
 """How every benchmark script records its run: the command that reproduces it,
 written with the report as JSON (which `bench.report` turns into BENCHMARKS.md)."""
+import datetime
 import json
 import sys
 
@@ -10,6 +11,7 @@ def command_line(module, argv):
 
 
 def write_json(path, report, command):
+    """Write the report with the command that reran it and the day it ran."""
     if path:
         with open(path, "w") as f:
-            json.dump({**report, "command": command}, f, indent=2)
+            json.dump({**report, "command": command, "date": datetime.date.today().isoformat()}, f, indent=2)

@@ -9,7 +9,7 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
         "model": "faces", "machine": {"cores": 2, "cpu": "Test CPU", "gpu": "none", "tensorflow": "2.x"},
         "matmul_gflops": 190.0, "gflop_per_sample_iteration": 1.5, "limit_sample_it_per_s": 126.7,
         "rows": [{"batch": 16, "steps": 75, "fused": 110.0, "naive": 80.0, "speedup": 1.375, "utilization": 0.87}],
-        "first_progress_s": 0.05, "command": "python -m bench.inpaint_speed --model faces"}))
+        "first_progress_s": 0.05, "command": "python -m bench.inpaint_speed --model faces", "date": "2026-01-02"}))
     (tmp_path / "quality_faces.json").write_text(json.dumps({
         "model": "faces", "data": "faces64_val.npz", "limit": 4, "command": "python -m bench.inpaint_quality x",
         "results": {"regen": {"center": {"psnr": 25.0, "psnr_hole": 20.0, "ssim": 0.9, "l1_hole": 0.05,
@@ -28,6 +28,8 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
         "time_to_done_s": {"p50": 10.0, "p95": 20.0}, "server_rss_mb": {"before": 500, "after": 520}}))
     text = report.render("## Notes\n\nsomething")
     assert "2 cores, Test CPU" in text
+    assert "Command: `python -m bench.inpaint_speed --model faces`  \nRun: 2026-01-02" in text
+    assert "Run: not recorded" in text   # the other reports here carry no date
     assert "| 16 | 110.0 | 80.0 | 1.38× | 87% |" in text
     assert "| center | regen | 25.000 | 20.000 |" in text
     assert "| ping round trip during a restarts = 16 job | 2.0 ms | 5.0 ms | 100 |" in text
