@@ -66,6 +66,9 @@ def parse_args(argv=None):
 
 def prepare_run(args, ds):
     """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
+    def build(cfg):
+        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k)
+
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
     if (args.resume or args.init_from) and (args.d_filters or args.dropout is not None):
         raise ValueError("--d-filters and --dropout shape a new run; a resumed or warm-started one keeps its nets")
@@ -73,7 +76,7 @@ def prepare_run(args, ds):
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
             raise ValueError(f"checkpoint is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
-        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k)
+        gan = build(cfg)
         return gan, checkpoint.restore(args.out, gan)
     if has_ckpt:
         raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
@@ -83,7 +86,7 @@ def prepare_run(args, ds):
             raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
-        gan = build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k)
+        gan = build(cfg)
         warm_start.init_from_export(gan, args.init_from)
         return gan, steps
     args.arch = args.arch or "dcgan"
@@ -93,7 +96,7 @@ def prepare_run(args, ds):
         cfg.d_filters = args.d_filters
     if args.dropout is not None:
         cfg.dropout = args.dropout
-    return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k), 0
+    return build(cfg), 0
 
 
 def fixed_latents(gan, run_dir, n=64):

@@ -1,4 +1,5 @@
 """Tiny end-to-end runs of both benchmark CLIs on random models."""
+import datetime
 import json
 
 import numpy as np
@@ -16,6 +17,8 @@ def test_quality_cli_writes_json_and_completions(tiny_models, tmp_path):
                                  "--json", str(out), "--save", str(saved)])
     assert code == 0
     report = json.loads(out.read_text())
+    assert report["command"].startswith("python -m bench.inpaint_quality --model tiny")
+    assert report["date"] == datetime.date.today().isoformat()
     assert set(report["results"]) == {"regen", "telea", "ns"}
     for per_mask in report["results"].values():
         assert set(per_mask) == {"center", "random80"}

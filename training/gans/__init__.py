@@ -25,13 +25,14 @@ TRAINERS = {"dcgan": DCGAN, "capsule": CapsuleGAN, "wgan-gp": WGANGP,
 
 def build_gan(cfg, lr=2e-4, beta_1=0.5, d_lr=None, top_k=1.0):
     """A compiled GAN for `cfg`, with Adam(lr, beta_1) for G and Adam(d_lr or lr, beta_1) for D
-    (a faster D is the two time-scale update rule, TTUR). `top_k` < 1 (DCGAN only)
-    trains G on the share of each batch D rates most real."""
+    (a faster D is the two time-scale update rule, TTUR). `top_k` < 1 trains G on the
+    share of each batch D rates most real, for the trainers that have a `top_k`."""
     if not 0.0 < top_k <= 1.0:
         raise ValueError(f"top_k must be in (0, 1], got {top_k}")
-    if top_k < 1.0 and cfg.arch != "dcgan":
-        raise ValueError(f"top-k training is for dcgan, not {cfg.arch}")
-    gan = TRAINERS[cfg.arch](build_generator(cfg), _discriminator(cfg), cfg)
+    trainer = TRAINERS[cfg.arch]
+    if top_k < 1.0 and not hasattr(trainer, "top_k"):
+        raise ValueError(f"the {cfg.arch} trainer has no top-k training")
+    gan = trainer(build_generator(cfg), _discriminator(cfg), cfg)
     if top_k < 1.0:
         gan.top_k = top_k
     beta_2 = 0.9 if cfg.arch == "wgan-gp" else 0.999
