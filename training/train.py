@@ -6,7 +6,8 @@
 `--steps` is the total step count: with `--resume` the run carries on from its
 last checkpoint until it reaches N. `--init-from models/NAME` starts a new run
 from an exported model's weights (see `training.warm_start`), counting on from
-the steps that model had; use it when the original run's folder is gone. Everything is written under `--out`:
+the steps that model had; use it when the original run's folder is gone, or with
+`--d-filters`/`--dropout` to train that G against a new D. Everything is written under `--out`:
 checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
 """
 import argparse
@@ -50,11 +51,14 @@ def parse_args(argv=None):
     p.add_argument("--top-k", type=float, default=1.0, metavar="SHARE",
                    help="dcgan: train G on this share of each batch that D rates most real (Sinha et al. 2020); "
                         "1 = off")
+    p.add_argument("--r1", type=float, default=0.0, metavar="GAMMA",
+                   help="dcgan: add the R1 penalty (GAMMA/2) E|grad D(real)|^2 to D's loss (Mescheder et al. 2018); "
+                        "0 = off")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
     p.add_argument("--d-filters", type=_int_tuple, metavar="N,N,...",
-                   help="filters of D's stride-2 convs for a new run (default 64,128 at 28x28, 64,128,256 at 64x64)")
-    p.add_argument("--dropout", type=float, help="dropout before D's output for a new run (default 0.2)")
+                   help="filters of D's stride-2 convs for a new D (default 64,128 at 28x28, 64,128,256 at 64x64)")
+    p.add_argument("--dropout", type=float, help="dropout before the output of a new D (default 0.2)")
     p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
@@ -67,11 +71,19 @@ def parse_args(argv=None):
 def prepare_run(args, ds):
     """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
     def build(cfg):
-        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k)
+        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k, args.r1)
 
+    def shape_d(cfg):
+        if args.d_filters:
+            cfg.d_filters = args.d_filters
+        if args.dropout is not None:
+            cfg.dropout = args.dropout
+        return cfg
+
+    new_d = bool(args.d_filters) or args.dropout is not None
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
-    if (args.resume or args.init_from) and (args.d_filters or args.dropout is not None):
-        raise ValueError("--d-filters and --dropout shape a new run; a resumed or warm-started one keeps its nets")
+    if args.resume and new_d:
+        raise ValueError("--d-filters and --dropout shape a new D; a resumed run keeps its nets")
     if args.resume:
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
@@ -86,17 +98,13 @@ def prepare_run(args, ds):
             raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
-        gan = build(cfg)
-        warm_start.init_from_export(gan, args.init_from)
+        gan = build(shape_d(cfg))
+        warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d)
         return gan, steps
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
     cfg.latent_dim = args.latent
-    if args.d_filters:
-        cfg.d_filters = args.d_filters
-    if args.dropout is not None:
-        cfg.dropout = args.dropout
-    return build(cfg), 0
+    return build(shape_d(cfg)), 0
 
 
 def fixed_latents(gan, run_dir, n=64):

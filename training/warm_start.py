@@ -4,7 +4,7 @@ A run's checkpoints live in `runs/`, which may not survive a move to another
 machine; the exported model in `models/NAME/` does. Its frozen graphs still
 hold every weight as a constant, so a new run can pick up where the model was
 exported: G and its average start from the exported (averaged) generator, D
-from the exported discriminator. The optimizers start afresh. An encoder run
+from the exported discriminator (or a new one). The optimizers start afresh. An encoder run
 can start from an exported encoder.pb the same way (`train_encoder --init`).
 
 Which constant belongs to which variable is learned, not guessed from node
@@ -83,11 +83,13 @@ def read_manifest(folder):
     return ModelConfig.from_dict(training["config"]), int(training.get("steps", 0)), training
 
 
-def init_from_export(gan, folder):
-    """Load an exported model's G (into G and its average) and D into `gan`."""
+def init_from_export(gan, folder, with_discriminator=True):
+    """Load an exported model's G (into G and its average) and, unless told not to
+    (a new D is to be trained against that G), its D into `gan`."""
     cfg = gan.cfg
     g_spec = tf.TensorSpec([None, cfg.g_input_dim], tf.float32)
     d_spec = tf.TensorSpec([None, *cfg.image_shape], tf.float32)
     load_into(lambda z: gan.ema_generator(z, training=False), g_spec, os.path.join(folder, "generator.pb"))
     gan.generator.set_weights(gan.ema_generator.get_weights())
-    load_into(gan.d_outputs, d_spec, os.path.join(folder, "discriminator.pb"))
+    if with_discriminator:
+        load_into(gan.d_outputs, d_spec, os.path.join(folder, "discriminator.pb"))

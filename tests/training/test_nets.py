@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from training.config import ARCHS, ModelConfig, default_config
 from training.gans import build_gan
+from training.gans.base import r1_penalty
 from training.nets.capsule import CapsuleRouting, margin_loss, route, squash
 
 
@@ -57,6 +58,44 @@ def test_top_k_trains_generator_on_the_samples_d_rates_most_real():
 def test_top_k_is_checked(arch, share):
     with pytest.raises(ValueError, match="top"):
         build_gan(tiny_cfg(arch), top_k=share)
+
+
+def test_r1_penalty_is_the_squared_input_gradient_and_trains_d():
+    """For a linear D, logit = <w, x>, the gradient at every image is w: the penalty
+    is |w|^2, and its own gradient with respect to w is 2w."""
+    rng = np.random.default_rng(0)
+    w = tf.Variable(rng.normal(size=(1, 4, 4, 2)).astype(np.float32))
+    real = tf.constant(rng.uniform(-1, 1, (3, 4, 4, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        penalty, logit = r1_penalty(lambda x: tf.reduce_sum(x * w, axis=[1, 2, 3]), real)
+    np.testing.assert_allclose(penalty.numpy(), np.sum(w.numpy() ** 2), rtol=1e-5)
+    np.testing.assert_allclose(logit.numpy(), np.sum(real.numpy() * w.numpy(), axis=(1, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(penalty, w).numpy(), 2 * w.numpy(), rtol=1e-5)
+
+
+def test_r1_adds_the_penalty_to_d_loss_only():
+    """Same weights, data and randomness: with R1, D's loss grows by (gamma/2) E|grad D(real)|^2."""
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32))
+    labels = tf.zeros([8], tf.int32)
+    cfg = tiny_cfg("dcgan")
+    cfg.dropout = 0.0
+    losses = {}
+    for gamma in (0.0, 10.0):
+        tf.keras.utils.set_random_seed(3)
+        gan = build_gan(cfg, r1_gamma=gamma)
+        penalty = float(r1_penalty(gan.d_logit, images)[0])
+        tf.keras.utils.set_random_seed(4)
+        losses[gamma] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
+    assert penalty > 0
+    assert losses[10.0]["d_loss"] == pytest.approx(losses[0.0]["d_loss"] + 5.0 * penalty, rel=1e-4)
+    assert losses[10.0]["g_loss"] != losses[0.0]["g_loss"], "D moved differently, so G's step sees another D"
+
+
+@pytest.mark.parametrize("arch, gamma", [("dcgan", -1.0), ("capsule", 1.0), ("wgan-gp", 1.0)])
+def test_r1_is_checked(arch, gamma):
+    with pytest.raises(ValueError, match="r1|R1"):
+        build_gan(tiny_cfg(arch), r1_gamma=gamma)
 
 
 def test_generator_shapes_and_range():

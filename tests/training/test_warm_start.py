@@ -47,6 +47,27 @@ def test_a_new_run_counts_on_from_the_exported_model(exported):
     assert [int(r.split(",")[0]) for r in rows[1:]] == [4, 5]
 
 
+def test_init_from_with_d_filters_trains_the_exported_g_against_a_new_d(exported, monkeypatch):
+    gan, model_dir, tmp = exported("dcgan")
+    loaded = {}
+
+    def spy(fresh, folder, with_discriminator=True):
+        init_from_export(fresh, folder, with_discriminator)
+        z = tf.random.uniform([4, fresh.cfg.g_input_dim], -1, 1)
+        loaded["g"] = np.abs(fresh.ema_generator(z, training=False).numpy()
+                             - gan.ema_generator(z, training=False).numpy()).max()
+        loaded["with_d"] = with_discriminator
+
+    init_from_export = warm_start.init_from_export
+    monkeypatch.setattr(warm_start, "init_from_export", spy)
+    out = tmp / "new-d"
+    assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--d-filters", "8,16,32",
+                     "--dropout", "0", "--r1", "1") == 0
+    assert loaded == {"g": pytest.approx(0, abs=1e-6), "with_d": False}
+    step, cfg, args = checkpoint.read_state(str(out))
+    assert step == 5 and cfg.d_filters == (8, 16, 32) and cfg.dropout == 0.0 and args["r1"] == 1.0
+
+
 def test_init_from_refuses_a_mismatch(exported, tmp_path, capsys):
     _, model_dir, tmp = exported("dcgan")
     assert run_train(tmp / "imgs", tmp_path / "x", 5, "--init-from", str(model_dir), "--arch", "wgan-gp") == 2

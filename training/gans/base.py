@@ -14,6 +14,18 @@ def bce_logits(target, logits):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits), axis=-1)
 
 
+def r1_penalty(d_logit, real):
+    """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 over real images x (B, H, W, C).
+
+    Call it inside the tape of D's loss: the inner tape's gradient is recorded, so
+    the penalty itself can be differentiated with respect to D's weights."""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logit = d_logit(real)
+    grad = tape.gradient(logit, real)   # of the sum over the batch: each row only sees its own image
+    return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])), logit
+
+
 class GAN(keras.Model):
     """G and D with their own optimizers; `train_step` returns per-step scalars."""
 

@@ -2,7 +2,7 @@
 variant whose D is a capsule network trained with the margin loss."""
 import tensorflow as tf
 
-from training.gans.base import GAN, bce_logits
+from training.gans.base import GAN, bce_logits, r1_penalty
 from training.nets.capsule import margin_loss, probability_to_logit
 
 REAL_TARGET = 0.9  # one-sided label smoothing keeps D from growing over-confident
@@ -12,9 +12,14 @@ class DCGAN(GAN):
     """`top_k` < 1 trains G on only the share of its batch that D rates most real
     (Sinha et al. 2020, "Top-k training of GANs"): the gradients of samples that
     fall between modes (a digit half 8, half 9) stop pulling good samples away
-    from theirs. 1 is the plain DCGAN."""
+    from theirs. 1 is the plain DCGAN.
+
+    `r1_gamma` > 0 adds (gamma / 2) E ||grad D(real)||^2 to D's loss (R1,
+    Mescheder et al. 2018): D stays flat around the data, so G settles on it
+    rather than circling it. 0 is off."""
 
     top_k = 1.0
+    r1_gamma = 0.0
 
     def train_step(self, data):
         real, _ = data
@@ -25,10 +30,13 @@ class DCGAN(GAN):
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
             fake = g(z, training=True)
-            real_logit = self.d_logit(real, training=True)
+            if self.r1_gamma > 0:
+                penalty, real_logit = r1_penalty(lambda x: self.d_logit(x, training=True), real)
+            else:
+                penalty, real_logit = 0.0, self.d_logit(real, training=True)
             fake_logit = self.d_logit(fake, training=True)
             d_loss = tf.reduce_mean(bce_logits(REAL_TARGET, real_logit[:, None])
-                                    + bce_logits(0.0, fake_logit[:, None]))
+                                    + bce_logits(0.0, fake_logit[:, None])) + 0.5 * self.r1_gamma * penalty
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
 
         # G learns to make D say "real" (non-saturating loss); only G's weights move.
