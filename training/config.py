@@ -13,6 +13,7 @@ class ModelConfig:
     latent_dim: int = 100              # size of z, drawn from U(-1, 1)
     num_classes: int = 0               # ACGAN: classes G is conditioned on; InfoGAN: categorical code size
     num_continuous: int = 0            # InfoGAN: continuous codes, also U(-1, 1)
+    g_start_filters: int = 128         # channels of the map G's Dense layer makes
     g_filters: tuple = (128, 64, 32)   # filters of each upsampling round, outermost last
     d_filters: tuple = (64, 128, 256)  # filters of each stride-2 conv of D
     dropout: float = 0.2               # before D's final dense layer

@@ -7,7 +7,10 @@
 last checkpoint until it reaches N. `--init-from models/NAME` starts a new run
 from an exported model's weights (see `training.warm_start`), counting on from
 the steps that model had; use it when the original run's folder is gone, or with
-`--d-filters`/`--dropout` to train that G against a new D. Everything is written under `--out`:
+`--d-filters`/`--dropout` to train that G against a new D. `--precision bfloat16`
+computes the hidden layers in bfloat16 (weights, losses and checkpoints stay
+float32): about 2.2x faster on a CPU with AMX or AVX-512 BF16, slower on one
+without. Everything is written under `--out`:
 checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
 """
 import argparse
@@ -24,6 +27,9 @@ import tensorflow as tf  # noqa: E402
 from training import checkpoint, data, reporting, warm_start  # noqa: E402
 from training.config import ARCHS, default_config  # noqa: E402
 from training.gans import build_gan  # noqa: E402
+
+# --precision -> the Keras dtype policy the nets are built under
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
 def _int_tuple(text):
@@ -56,10 +62,16 @@ def parse_args(argv=None):
                         "0 = off")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
+    p.add_argument("--g-filters", type=_int_tuple, metavar="N,N,...",
+                   help="filters of G's upsampling rounds for a new run (default 128,64 at 28x28, 128,64,32 at 64x64)")
+    p.add_argument("--g-start-filters", type=int, metavar="N",
+                   help="channels of the map G's Dense layer makes, for a new run (default 128)")
     p.add_argument("--d-filters", type=_int_tuple, metavar="N,N,...",
                    help="filters of D's stride-2 convs for a new D (default 64,128 at 28x28, 64,128,256 at 64x64)")
     p.add_argument("--dropout", type=float, help="dropout before the output of a new D (default 0.2)")
     p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="bfloat16: mixed precision, the hidden layers compute in bfloat16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
     p.add_argument("--ckpt-every", type=int, default=500, help="steps between checkpoints")
@@ -81,9 +93,13 @@ def prepare_run(args, ds):
         return cfg
 
     new_d = bool(args.d_filters) or args.dropout is not None
+    new_g = bool(args.g_filters) or args.g_start_filters is not None
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
-    if args.resume and new_d:
-        raise ValueError("--d-filters and --dropout shape a new D; a resumed run keeps its nets")
+    if args.resume and (new_d or new_g):
+        raise ValueError("--g-filters, --g-start-filters, --d-filters and --dropout shape new nets; "
+                         "a resumed run keeps its nets")
+    if args.init_from and new_g:
+        raise ValueError("--init-from keeps the exported G: --g-filters and --g-start-filters are for a new run")
     if args.resume:
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
@@ -104,6 +120,10 @@ def prepare_run(args, ds):
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
     cfg.latent_dim = args.latent
+    if args.g_filters:
+        cfg.g_filters = args.g_filters
+    if args.g_start_filters is not None:
+        cfg.g_start_filters = args.g_start_filters
     return build(shape_d(cfg)), 0
 
 
@@ -127,7 +147,11 @@ def write_samples(gan, z, run_dir, step):
 def train(args):
     ds = data.load_dataset(args.dataset, args.data_dir, args.size)
     os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
-    gan, step = prepare_run(args, ds)
+    keras.mixed_precision.set_global_policy(PRECISIONS[args.precision])
+    try:
+        gan, step = prepare_run(args, ds)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")   # nets built later (export, tests) are float32
     # A resumed run gets a fresh stream of randomness rather than replaying the first steps.
     keras.utils.set_random_seed(args.seed + step)
     z_fixed = fixed_latents(gan, args.out)
@@ -158,7 +182,7 @@ def train(args):
     finally:
         log.close()
     rate = (step - start) / max(time.time() - t0, 1e-9)
-    print(f"trained {args.arch} on {ds.name} to step {step} ({rate:.2f} steps/s); run in {args.out}")
+    print(f"trained {gan.cfg.arch} on {ds.name} to step {step} ({rate:.2f} steps/s); run in {args.out}")
     return gan
 
 

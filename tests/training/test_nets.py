@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,8 +19,16 @@ def tiny_cfg(arch, channels=1, classes=0):
     return cfg
 
 
+@pytest.fixture(params=["float32", "mixed_bfloat16"])
+def precision(request):
+    """Build the nets under each dtype policy `training.train --precision` can set."""
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.mark.parametrize("arch", ARCHS)
-def test_a_few_steps_of_each_architecture(arch):
+def test_a_few_steps_of_each_architecture(arch, precision):
     gan = build_gan(tiny_cfg(arch))
     if arch == "wgan-gp":
         gan.critic_steps = 2
@@ -36,6 +45,10 @@ def test_a_few_steps_of_each_architecture(arch):
     assert 0 <= values["d_acc"] <= 1
     assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, gan.generator.trainable_weights))
     assert any(not np.allclose(a, b.numpy()) for a, b in zip(d_before, gan.discriminator.trainable_weights))
+    # mixed precision computes in bfloat16 but keeps weights, and what G and D return, float32
+    assert {w.dtype for w in gan.generator.weights + gan.discriminator.weights} == {"float32"}
+    assert gan.generator(gan.sample_latent(2), training=False).dtype == tf.float32
+    assert gan.d_logit(images).dtype == tf.float32
 
 
 def test_top_k_trains_generator_on_the_samples_d_rates_most_real():

@@ -1,6 +1,7 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -58,6 +59,39 @@ def test_d_filters_and_dropout_shape_a_new_run_only(tmp_path):
     assert run_train(folder, out, 4, "--resume", "--d-filters", "8,16") == 2, "a resumed run keeps its nets"
     with pytest.raises(SystemExit):
         train.parse_args(["--dataset", "mnist", "--steps", "1", "--out", "x", "--d-filters", "8,a"])
+
+
+def test_g_filters_shape_a_new_run_only(tmp_path, tiny_models):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    assert run_train(folder, out, 2, "--g-filters", "12,6", "--g-start-filters", "24") == 0
+    _, cfg, _ = checkpoint.read_state(str(out))
+    assert cfg.g_filters == (12, 6) and cfg.g_start_filters == 24
+    assert run_train(folder, out, 4, "--resume", "--g-filters", "8,8") == 2, "a resumed run keeps its nets"
+    models_dir, _ = tiny_models
+    assert run_train(folder, tmp_path / "warm", 2, "--init-from", os.path.join(models_dir, "tiny"),
+                     "--g-start-filters", "8") == 2, "a warm start keeps the exported G"
+
+
+def test_bfloat16_run_resumes_and_exports_a_float32_graph(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    assert run_train(folder, out, 2, "--precision", "bfloat16") == 0
+    assert keras.mixed_precision.global_policy().name == "float32", "the policy is reset after the run is built"
+    gan = train.train(train.parse_args([
+        "--dataset", f"folder:{folder}", "--steps", "4", "--out", str(out), "--size", "16", "--batch", "4",
+        "--quiet", "--latent", "8", "--resume", "--precision", "bfloat16"]))
+    assert checkpoint.read_state(str(out))[0] == 4
+    assert gan.generator.layers[2].compute_dtype == "bfloat16"
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "toy", "--models-dir", str(models)]) == 0
+    graph = tf.compat.v1.GraphDef()
+    graph.ParseFromString((models / "toy" / "generator.pb").read_bytes())
+    assert {n.attr["T"].type for n in graph.node if "T" in n.attr} <= {tf.float32.as_datatype_enum,
+                                                                         tf.int32.as_datatype_enum}
+    z = tf.random.uniform([3, 8], -1, 1)
+    frozen = load_model(str(models), "toy").generate(z)[0].numpy()
+    assert frozen.dtype == np.float32
+    # the frozen graph computes in float32 what the bfloat16 nets approximated
+    np.testing.assert_allclose(frozen, gan.ema_generator(z, training=False).numpy(), atol=0.05)
 
 
 def test_resume_restores_weights_and_optimizer_state(tmp_path):

@@ -78,9 +78,11 @@ def build_capsule_discriminator(cfg, conv_filters=64, primary_caps=16, primary_d
     x = layers.Conv2D(primary_caps * primary_dim, k, strides=2)(x)
     x = layers.Reshape((-1, primary_dim))(x)
     u = layers.Lambda(squash, name="primary_squash")(x)
-    v = CapsuleRouting(2, out_dim, iterations, name="routing")(u)
+    # routing and lengths stay float32 under a mixed-precision policy: EPS and the
+    # softmax over agreement logits need the range
+    v = CapsuleRouting(2, out_dim, iterations, name="routing", dtype="float32")(u)
     lengths = layers.Lambda(lambda t: tf.sqrt(tf.reduce_sum(tf.square(t), -1) + EPS),
-                            name="lengths")(v)
+                            name="lengths", dtype="float32")(v)
     return keras.Model(img, lengths, name="capsule_discriminator")
 
 

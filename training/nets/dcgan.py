@@ -2,21 +2,27 @@
 
 G: vector (B, cfg.g_input_dim) float32 -> image (B, H, W, C) float32 in [-1, 1].
 D: image (B, H, W, C) in [-1, 1] -> logit (B, 1), plus optional auxiliary heads.
+
+Under a mixed-precision policy (training `--precision bfloat16`) the hidden layers
+compute in bfloat16 and the output layers in float32, so every loss, and what the
+export freezes, stays float32.
 """
 import keras
 from keras import layers
 
 
 def build_generator(cfg):
-    """Dense to a (H/2^r, W/2^r, 128) map, then r rounds of upsample + 3x3 conv + BN + ReLU."""
+    """Dense to a (H/2^r, W/2^r, cfg.g_start_filters) map, then r rounds of upsample +
+    3x3 conv + BN + ReLU with cfg.g_filters, then a 3x3 conv to C channels + tanh."""
     h, w, c = cfg.image_shape
     rounds = len(cfg.g_filters)
     start_h, start_w = h // 2 ** rounds, w // 2 ** rounds
     if start_h * 2 ** rounds != h or start_w * 2 ** rounds != w:
         raise ValueError(f"image {h}x{w} is not divisible by 2^{rounds}")
     z = keras.Input((cfg.g_input_dim,), name="z")
-    x = layers.Dense(start_h * start_w * 128)(z)
-    x = layers.Reshape((start_h, start_w, 128))(x)
+    width = cfg.g_start_filters
+    x = layers.Dense(start_h * start_w * width)(z)
+    x = layers.Reshape((start_h, start_w, width))(x)
     x = layers.BatchNormalization(momentum=0.9)(x)
     x = layers.ReLU()(x)
     for filters in cfg.g_filters:
@@ -24,7 +30,7 @@ def build_generator(cfg):
         x = layers.Conv2D(filters, 3, padding="same")(x)
         x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.ReLU()(x)
-    img = layers.Conv2D(c, 3, padding="same", activation="tanh")(x)
+    img = layers.Conv2D(c, 3, padding="same", activation="tanh", dtype="float32")(x)
     return keras.Model(z, img, name="generator")
 
 
@@ -48,7 +54,7 @@ def build_discriminator(cfg, aux_heads=None):
     trunk = build_trunk(cfg)
     img = keras.Input(cfg.image_shape, name="image")
     feats = layers.Dropout(cfg.dropout)(trunk(img))
-    outputs = [layers.Dense(1, name="logit")(feats)]
+    outputs = [layers.Dense(1, name="logit", dtype="float32")(feats)]
     for name, units in (aux_heads or {}).items():
-        outputs.append(layers.Dense(units, name=name)(feats))
+        outputs.append(layers.Dense(units, name=name, dtype="float32")(feats))
     return keras.Model(img, outputs if len(outputs) > 1 else outputs[0], name="discriminator")
