@@ -17,6 +17,7 @@ class ModelConfig:
     g_filters: tuple = (128, 64, 32)   # filters of each upsampling round, outermost last
     d_filters: tuple = (64, 128, 256)  # filters of each stride-2 conv of D
     dropout: float = 0.2               # before D's final dense layer
+    d_class_head: int = 0              # DCGAN: classes an auxiliary head of D reads from real images (0 = none)
 
     @property
     def g_input_dim(self):

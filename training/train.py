@@ -7,7 +7,7 @@
 last checkpoint until it reaches N. `--init-from models/NAME` starts a new run
 from an exported model's weights (see `training.warm_start`), counting on from
 the steps that model had; use it when the original run's folder is gone, or with
-`--d-filters`/`--dropout` to train that G against a new D. `--precision bfloat16`
+`--d-filters`/`--dropout`/`--class-entropy` to train that G against a new D. `--precision bfloat16`
 computes the hidden layers in bfloat16 (weights, losses and checkpoints stay
 float32): about 2.2x faster on a CPU with AMX or AVX-512 BF16, slower on one
 without. Everything is written under `--out`:
@@ -60,6 +60,10 @@ def parse_args(argv=None):
     p.add_argument("--r1", type=float, default=0.0, metavar="GAMMA",
                    help="dcgan: add the R1 penalty (GAMMA/2) E|grad D(real)|^2 to D's loss (Mescheder et al. 2018); "
                         "0 = off")
+    p.add_argument("--class-entropy", type=float, default=0.0, metavar="WEIGHT",
+                   help="dcgan on labelled data: D also learns the class of real images, and G's loss adds "
+                        "WEIGHT x (entropy of D's class guess per sample - entropy of the batch's mean guess), "
+                        "CatGAN's terms (Springenberg 2016); a new D gets the class head; 0 = off")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
     p.add_argument("--g-filters", type=_int_tuple, metavar="N,N,...",
@@ -83,13 +87,17 @@ def parse_args(argv=None):
 def prepare_run(args, ds):
     """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
     def build(cfg):
-        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k, args.r1)
+        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k, args.r1, args.class_entropy)
 
     def shape_d(cfg):
         if args.d_filters:
             cfg.d_filters = args.d_filters
         if args.dropout is not None:
             cfg.dropout = args.dropout
+        if args.class_entropy > 0:
+            if not ds.num_classes:
+                raise ValueError(f"--class-entropy needs a labelled dataset (mnist), not {ds.name}")
+            cfg.d_class_head = ds.num_classes
         return cfg
 
     new_d = bool(args.d_filters) or args.dropout is not None
@@ -104,6 +112,9 @@ def prepare_run(args, ds):
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
             raise ValueError(f"checkpoint is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
+        if args.class_entropy > 0 and not cfg.d_class_head:
+            raise ValueError("--class-entropy needs D's class head, which this run's D lacks: export the run "
+                             "and start a new one from it with --init-from")
         gan = build(cfg)
         return gan, checkpoint.restore(args.out, gan)
     if has_ckpt:
@@ -114,6 +125,7 @@ def prepare_run(args, ds):
             raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
+        new_d = new_d or (args.class_entropy > 0 and not cfg.d_class_head)
         gan = build(shape_d(cfg))
         warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d)
         return gan, steps

@@ -6,6 +6,7 @@ import tensorflow as tf
 from training.config import ARCHS, ModelConfig, default_config
 from training.gans import build_gan
 from training.gans.base import r1_penalty
+from training.gans.dcgan import class_entropy_terms
 from training.nets.capsule import CapsuleRouting, margin_loss, route, squash
 
 
@@ -65,6 +66,54 @@ def test_top_k_trains_generator_on_the_samples_d_rates_most_real():
         losses[share] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
     assert losses[0.5]["d_loss"] == pytest.approx(losses[1.0]["d_loss"], rel=1e-5)
     assert losses[0.5]["g_loss"] < losses[1.0]["g_loss"]
+
+
+def test_class_entropy_terms_reward_sure_and_balanced_classes():
+    k = 4
+    sure_balanced = 50.0 * np.eye(k, dtype=np.float32)             # each sample one class, all classes once
+    sure_one_class = 50.0 * np.eye(k, dtype=np.float32)[[0, 0, 0, 0]]
+    unsure = np.zeros((k, k), np.float32)                          # every sample a uniform blend
+    terms = {name: float(class_entropy_terms(tf.constant(x)))
+             for name, x in [("sure_balanced", sure_balanced), ("sure_one_class", sure_one_class),
+                             ("unsure", unsure)]}
+    assert terms["sure_balanced"] == pytest.approx(-np.log(k), abs=1e-4)
+    assert terms["sure_one_class"] == pytest.approx(0, abs=1e-4)
+    assert terms["unsure"] == pytest.approx(0, abs=1e-4)
+
+
+def test_class_head_learns_real_classes_and_class_entropy_enters_g_loss():
+    """Same weights, data and randomness: the class head adds its cross-entropy to D's
+    loss either way; the weight only changes G's loss, by weight x the CatGAN terms."""
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, 3, 8).astype(np.int32))
+    cfg = tiny_cfg("dcgan")
+    cfg.d_class_head = 3
+    losses = {}
+    for weight in (0.0, 1.0):
+        tf.keras.utils.set_random_seed(3)
+        gan = build_gan(cfg, class_entropy=weight)
+        assert gan.discriminator.get_layer("class_logits").units == 3
+        tf.keras.utils.set_random_seed(4)
+        losses[weight] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
+    assert losses[1.0]["d_loss"] == pytest.approx(losses[0.0]["d_loss"], rel=1e-5)
+    assert losses[1.0]["g_loss"] != pytest.approx(losses[0.0]["g_loss"], rel=1e-3)
+    assert all(np.isfinite(v) for v in losses[1.0].values())
+    tf.keras.utils.set_random_seed(3)
+    plain = build_gan(tiny_cfg("dcgan"))
+    tf.keras.utils.set_random_seed(4)
+    plain_d = float(plain.train_step((images, labels))["d_loss"])
+    assert plain_d < losses[0.0]["d_loss"], "the head's cross-entropy (about ln 3 at the start) is in D's loss"
+
+
+@pytest.mark.parametrize("cfg_head, weight, arch, match", [
+    (0, 1.0, "dcgan", "class head"), (0, -1.0, "dcgan", "class_entropy"), (3, 1.0, "wgan-gp", "class-entropy"),
+    (3, 0.0, "capsule", "class head")])
+def test_class_entropy_is_checked(cfg_head, weight, arch, match):
+    cfg = tiny_cfg(arch)
+    cfg.d_class_head = cfg_head
+    with pytest.raises(ValueError, match=match):
+        build_gan(cfg, class_entropy=weight)
 
 
 @pytest.mark.parametrize("arch, share", [("dcgan", 0.0), ("dcgan", 1.5), ("wgan-gp", 0.5)])

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from tests.training.test_train_export import make_folder, run_train
-from training import checkpoint, export, train, warm_start
+from training import checkpoint, data, export, train, warm_start
 from training.gans import build_gan
 
 
@@ -74,3 +74,33 @@ def test_init_from_refuses_a_mismatch(exported, tmp_path, capsys):
     assert "is a dcgan model, not wgan-gp" in capsys.readouterr().err
     assert run_train(tmp / "imgs", tmp_path / "y", 5, "--init-from", str(tmp_path / "nothing")) == 2
     assert "no exported model" in capsys.readouterr().err
+
+
+def labelled(monkeypatch, classes=3):
+    """Make training.train see a small labelled 16x16 RGB dataset (the shape of make_folder's), as it sees MNIST."""
+    rng = np.random.default_rng(0)
+    ds = data.Dataset("digits", rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8),
+                      rng.integers(0, classes, 12).astype(np.int32), num_classes=classes)
+    monkeypatch.setattr(train.data, "load_dataset", lambda *a, **k: ds)
+
+
+def test_class_entropy_gives_a_new_d_a_class_head_and_resumes(exported, monkeypatch, tmp_path, capsys):
+    _, model_dir, tmp = exported("dcgan")
+    assert run_train(tmp / "imgs", tmp_path / "unlabelled", 2, "--class-entropy", "1") == 2
+    assert "needs a labelled dataset" in capsys.readouterr().err
+    assert run_train(tmp / "imgs", tmp_path / "plain", 2) == 0
+    labelled(monkeypatch)
+    assert run_train(tmp / "imgs", tmp_path / "plain", 4, "--resume", "--class-entropy", "1") == 2
+    assert "--init-from" in capsys.readouterr().err, "a run whose D has no head is pointed to a warm start"
+
+    out = tmp_path / "warm"
+    assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--class-entropy", "1") == 0
+    step, cfg, args = checkpoint.read_state(str(out))
+    assert (step, cfg.d_class_head, args["class_entropy"]) == (5, 3, 1.0)
+    assert run_train(tmp / "imgs", out, 7, "--resume", "--class-entropy", "0.5") == 0
+    assert checkpoint.read_state(str(out))[2]["class_entropy"] == 0.5
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "head", "--models-dir", str(models)]) == 0
+    again = tmp_path / "again"
+    assert run_train(tmp / "imgs", again, 9, "--init-from", str(models / "head"), "--class-entropy", "1") == 0
+    assert checkpoint.read_state(str(again))[1].d_class_head == 3

@@ -16,39 +16,76 @@ class DCGAN(GAN):
 
     `r1_gamma` > 0 adds (gamma / 2) E ||grad D(real)||^2 to D's loss (R1,
     Mescheder et al. 2018): D stays flat around the data, so G settles on it
-    rather than circling it. 0 is off."""
+    rather than circling it. 0 is off.
+
+    With `cfg.d_class_head` (labelled data) D also learns the class of real
+    images, and `class_entropy` > 0 adds to G's loss, with that weight, the
+    entropy terms of CatGAN (Springenberg 2016): the mean entropy of D's class
+    guess for each sample (low: every sample reads as one class, not as a blend
+    of two) minus the entropy of the batch's mean guess (high: the classes stay
+    balanced). G stays unconditional: the classes shape its samples, not its
+    input. 0 is off."""
 
     top_k = 1.0
     r1_gamma = 0.0
+    class_entropy = 0.0
+
+    def d_heads(self, images, training):
+        """(real-vs-fake logit (B,), class logits (B, cfg.d_class_head) or None)."""
+        out = self.discriminator(images, training=training)
+        if self.cfg.d_class_head:
+            return out[0][:, 0], out[1]
+        return out[:, 0], None
 
     def train_step(self, data):
-        real, _ = data
+        real, labels = data
         batch = tf.shape(real)[0]
         g, d = self.generator, self.discriminator
 
-        # D learns to tell real from fake; only D's weights move in this tape.
+        # D learns to tell real from fake (and the class of real images); only D's weights move.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
             fake = g(z, training=True)
+            real_classes = None
             if self.r1_gamma > 0:
                 penalty, real_logit = r1_penalty(lambda x: self.d_logit(x, training=True), real)
+                if self.cfg.d_class_head:
+                    real_classes = self.d_heads(real, training=True)[1]
             else:
-                penalty, real_logit = 0.0, self.d_logit(real, training=True)
+                penalty = 0.0
+                real_logit, real_classes = self.d_heads(real, training=True)
             fake_logit = self.d_logit(fake, training=True)
             d_loss = tf.reduce_mean(bce_logits(REAL_TARGET, real_logit[:, None])
                                     + bce_logits(0.0, fake_logit[:, None])) + 0.5 * self.r1_gamma * penalty
+            if real_classes is not None:
+                d_loss += tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, real_classes))
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
 
         # G learns to make D say "real" (non-saturating loss); only G's weights move.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            logit = self.d_logit(g(z, training=True), training=True)
+            logit, classes = self.d_heads(g(z, training=True), training=True)
             if self.top_k < 1.0:
                 k = tf.maximum(1, tf.cast(tf.math.ceil(self.top_k * tf.cast(batch, tf.float32)), tf.int32))
                 logit = tf.math.top_k(logit, k).values
             g_loss = tf.reduce_mean(bce_logits(1.0, logit[:, None]))
+            if self.class_entropy > 0:
+                g_loss += self.class_entropy * class_entropy_terms(classes)
         self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
         return self.record(d_loss, g_loss, self.accuracy(real_logit, fake_logit))
+
+
+def entropy(p):
+    """Entropy in nats along the last axis of probabilities p."""
+    return -tf.reduce_sum(p * tf.math.log(p + 1e-8), axis=-1)
+
+
+def class_entropy_terms(class_logits):
+    """CatGAN's generator terms for class logits (B, K): mean per-sample entropy
+    minus the entropy of the batch's mean class distribution. In [-ln K, ln K]:
+    lowest when each sample is one sure class and the batch covers all K evenly."""
+    p = tf.nn.softmax(class_logits)
+    return tf.reduce_mean(entropy(p)) - entropy(tf.reduce_mean(p, axis=0))
 
 
 class CapsuleGAN(GAN):
