@@ -83,7 +83,8 @@ def test_class_entropy_terms_reward_sure_and_balanced_classes():
 
 def test_class_head_learns_real_classes_and_class_entropy_enters_g_loss():
     """Same weights, data and randomness: the class head adds its cross-entropy to D's
-    loss either way; the weight only changes G's loss, by weight x the CatGAN terms."""
+    loss either way; the weight adds the CatGAN terms to G's loss, and takes the
+    entropy of D's class guess for G's samples (at most ln 3) off D's loss."""
     rng = np.random.default_rng(0)
     images = tf.constant(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32))
     labels = tf.constant(rng.integers(0, 3, 8).astype(np.int32))
@@ -96,7 +97,7 @@ def test_class_head_learns_real_classes_and_class_entropy_enters_g_loss():
         assert gan.discriminator.get_layer("class_logits").units == 3
         tf.keras.utils.set_random_seed(4)
         losses[weight] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
-    assert losses[1.0]["d_loss"] == pytest.approx(losses[0.0]["d_loss"], rel=1e-5)
+    assert 0 < losses[0.0]["d_loss"] - losses[1.0]["d_loss"] <= np.log(3) + 1e-5
     assert losses[1.0]["g_loss"] != pytest.approx(losses[0.0]["g_loss"], rel=1e-3)
     assert all(np.isfinite(v) for v in losses[1.0].values())
     tf.keras.utils.set_random_seed(3)

@@ -19,12 +19,13 @@ class DCGAN(GAN):
     rather than circling it. 0 is off.
 
     With `cfg.d_class_head` (labelled data) D also learns the class of real
-    images, and `class_entropy` > 0 adds to G's loss, with that weight, the
-    entropy terms of CatGAN (Springenberg 2016): the mean entropy of D's class
-    guess for each sample (low: every sample reads as one class, not as a blend
-    of two) minus the entropy of the batch's mean guess (high: the classes stay
-    balanced). G stays unconditional: the classes shape its samples, not its
-    input. 0 is off."""
+    images, and `class_entropy` > 0 weighs the entropy terms of CatGAN
+    (Springenberg 2016): G's loss adds the mean entropy of D's class guess for
+    each sample (low: every sample reads as one class, not as a blend of two)
+    minus the entropy of the batch's mean guess (high: the classes stay
+    balanced), and D's loss subtracts the mean entropy of its guess for G's
+    samples (D learns to be unsure of them). G stays unconditional: the classes
+    shape its samples, not its input. 0 is off."""
 
     top_k = 1.0
     r1_gamma = 0.0
@@ -54,11 +55,15 @@ class DCGAN(GAN):
             else:
                 penalty = 0.0
                 real_logit, real_classes = self.d_heads(real, training=True)
-            fake_logit = self.d_logit(fake, training=True)
+            fake_logit, fake_classes = self.d_heads(fake, training=True)
             d_loss = tf.reduce_mean(bce_logits(REAL_TARGET, real_logit[:, None])
                                     + bce_logits(0.0, fake_logit[:, None])) + 0.5 * self.r1_gamma * penalty
             if real_classes is not None:
                 d_loss += tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, real_classes))
+            if self.class_entropy > 0:
+                # CatGAN's D is unsure of the class of G's samples, so G only gets a sure
+                # class guess by drawing the class the way real digits show it
+                d_loss -= self.class_entropy * tf.reduce_mean(entropy(tf.nn.softmax(fake_classes)))
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
 
         # G learns to make D say "real" (non-saturating loss); only G's weights move.
