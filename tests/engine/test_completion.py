@@ -137,11 +137,24 @@ def test_successive_halving_narrows_the_candidates(completer):
 
 
 def test_halving_keeps_the_best_so_far(completer):
-    truth = toy_problem(completer)
-    mask = centre_hole()
-    plain = completer.complete(truth, mask, CompletionParams(steps=120, restarts=8, seed=0))
-    halved = completer.complete(truth, mask, CompletionParams(steps=120, restarts=8, seed=0, min_candidates=1))
-    assert halved.losses["total"] <= plain.losses["total"] * 1.5
+    """The result is never worse than the best candidate any report showed, although
+    the halving stops candidates that might have overtaken it."""
+    truth, mask = toy_problem(completer), centre_hole()
+    params = CompletionParams(steps=120, restarts=8, seed=0, min_candidates=1, report_seconds=1e-6)
+    reports = list(completer.iterate(truth, mask, params))
+    result, reports = reports[-1], reports[:-1]
+    assert [len(p.total) for p in reports][-1] == 1
+    assert result.losses["total"] <= min(float(p.total[p.best]) for p in reports) + 1e-7
+
+
+def test_halving_costs_little_quality_on_the_toy_problem(completer):
+    """Over seeds, not for each: with one seed the candidate halving stops early can be
+    the one that would have won (seed 0 here ends 2x worse than the plain search)."""
+    truth, mask = toy_problem(completer), centre_hole()
+    ratios = [completer.complete(truth, mask, CompletionParams(steps=120, restarts=8, seed=s, min_candidates=1))
+              .losses["total"] / completer.complete(truth, mask, CompletionParams(steps=120, restarts=8, seed=s))
+              .losses["total"] for s in range(8)]
+    assert np.median(ratios) <= 1.25, ratios
 
 
 def test_early_stopping_ends_a_converged_search(completer):
