@@ -20,6 +20,18 @@ def tiny_cfg(arch, channels=1, classes=0):
     return cfg
 
 
+def one_step(cfg, batch, before=None, **options):
+    """(GAN, losses of its first train_step) for build_gan(cfg, **options), with the
+    same initial weights and the same randomness in the step for any options.
+    before(gan) runs between the build and the step (e.g. to measure D there)."""
+    tf.keras.utils.set_random_seed(3)
+    gan = build_gan(cfg, **options)
+    if before:
+        before(gan)
+    tf.keras.utils.set_random_seed(4)
+    return gan, {k: float(v) for k, v in gan.train_step(batch).items()}
+
+
 @pytest.fixture(params=["float32", "mixed_bfloat16"])
 def precision(request):
     """Build the nets under each dtype policy `training.train --precision` can set."""
@@ -58,12 +70,7 @@ def test_top_k_trains_generator_on_the_samples_d_rates_most_real():
     rng = np.random.default_rng(0)
     images = tf.constant(rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32))
     labels = tf.zeros([16], tf.int32)
-    losses = {}
-    for share in (1.0, 0.5):
-        tf.keras.utils.set_random_seed(3)
-        gan = build_gan(tiny_cfg("dcgan"), top_k=share)
-        tf.keras.utils.set_random_seed(4)
-        losses[share] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
+    losses = {share: one_step(tiny_cfg("dcgan"), (images, labels), top_k=share)[1] for share in (1.0, 0.5)}
     assert losses[0.5]["d_loss"] == pytest.approx(losses[1.0]["d_loss"], rel=1e-5)
     assert losses[0.5]["g_loss"] < losses[1.0]["g_loss"]
 
@@ -92,18 +99,12 @@ def test_class_head_learns_real_classes_and_class_entropy_enters_g_loss():
     cfg.d_class_head = 3
     losses = {}
     for weight in (0.0, 1.0):
-        tf.keras.utils.set_random_seed(3)
-        gan = build_gan(cfg, class_entropy=weight)
+        gan, losses[weight] = one_step(cfg, (images, labels), class_entropy=weight)
         assert gan.discriminator.get_layer("class_logits").units == 3
-        tf.keras.utils.set_random_seed(4)
-        losses[weight] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
     assert 0 < losses[0.0]["d_loss"] - losses[1.0]["d_loss"] <= np.log(3) + 1e-5
     assert losses[1.0]["g_loss"] != pytest.approx(losses[0.0]["g_loss"], rel=1e-3)
     assert all(np.isfinite(v) for v in losses[1.0].values())
-    tf.keras.utils.set_random_seed(3)
-    plain = build_gan(tiny_cfg("dcgan"))
-    tf.keras.utils.set_random_seed(4)
-    plain_d = float(plain.train_step((images, labels))["d_loss"])
+    plain_d = one_step(tiny_cfg("dcgan"), (images, labels))[1]["d_loss"]
     assert plain_d < losses[0.0]["d_loss"], "the head's cross-entropy (about ln 3 at the start) is in D's loss"
 
 
@@ -134,6 +135,26 @@ def test_r1_penalty_is_the_squared_input_gradient_and_trains_d():
     np.testing.assert_allclose(penalty.numpy(), np.sum(w.numpy() ** 2), rtol=1e-5)
     np.testing.assert_allclose(logit.numpy(), np.sum(real.numpy() * w.numpy(), axis=(1, 2, 3)), rtol=1e-5)
     np.testing.assert_allclose(tape.gradient(penalty, w).numpy(), 2 * w.numpy(), rtol=1e-5)
+    # a D with more heads: the penalty is of the first (the logit), the rest come back as they are
+    calls = []
+    heads = lambda x: calls.append(1) or (tf.reduce_sum(x * w, axis=[1, 2, 3]), 2.0 * x)  # noqa: E731
+    penalty_of_heads, (logit_of_heads, other) = r1_penalty(heads, real)
+    assert len(calls) == 1, "D runs on the real batch once"
+    np.testing.assert_allclose(penalty_of_heads.numpy(), penalty.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(logit_of_heads.numpy(), logit.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(other.numpy(), 2.0 * real.numpy())
+
+
+def test_r1_with_a_class_head_adds_both_to_d_loss():
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, 3, 8).astype(np.int32))
+    cfg = tiny_cfg("dcgan")
+    cfg.d_class_head = 3
+    plain = one_step(cfg, (images, labels))[1]
+    with_r1 = one_step(cfg, (images, labels), r1_gamma=10.0)[1]
+    assert all(np.isfinite(v) for v in with_r1.values())
+    assert with_r1["d_loss"] > plain["d_loss"], "the penalty comes on top of the class head's cross-entropy"
 
 
 def test_r1_adds_the_penalty_to_d_loss_only():
@@ -143,13 +164,11 @@ def test_r1_adds_the_penalty_to_d_loss_only():
     labels = tf.zeros([8], tf.int32)
     cfg = tiny_cfg("dcgan")
     cfg.dropout = 0.0
-    losses = {}
+    penalties, losses = [], {}
     for gamma in (0.0, 10.0):
-        tf.keras.utils.set_random_seed(3)
-        gan = build_gan(cfg, r1_gamma=gamma)
-        penalty = float(r1_penalty(gan.d_logit, images)[0])
-        tf.keras.utils.set_random_seed(4)
-        losses[gamma] = {k: float(v) for k, v in gan.train_step((images, labels)).items()}
+        _, losses[gamma] = one_step(cfg, (images, labels), lambda gan: penalties.append(
+            float(r1_penalty(gan.d_logit, images)[0])), r1_gamma=gamma)
+    penalty = penalties[-1]
     assert penalty > 0
     assert losses[10.0]["d_loss"] == pytest.approx(losses[0.0]["d_loss"] + 5.0 * penalty, rel=1e-4)
     assert losses[10.0]["g_loss"] != losses[0.0]["g_loss"], "D moved differently, so G's step sees another D"

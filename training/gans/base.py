@@ -14,16 +14,19 @@ def bce_logits(target, logits):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits), axis=-1)
 
 
-def r1_penalty(d_logit, real):
+def r1_penalty(d, real):
     """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 over real images x (B, H, W, C).
 
+    d(x) returns the logit (B,), or a tuple whose first item is the logit (D's other
+    heads ride along); returns (penalty, d(real)), so D runs on the real batch once.
     Call it inside the tape of D's loss: the inner tape's gradient is recorded, so
     the penalty itself can be differentiated with respect to D's weights."""
     with tf.GradientTape() as tape:
         tape.watch(real)
-        logit = d_logit(real)
+        out = d(real)
+    logit = out[0] if isinstance(out, tuple) else out
     grad = tape.gradient(logit, real)   # of the sum over the batch: each row only sees its own image
-    return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])), logit
+    return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])), out
 
 
 class GAN(keras.Model):

@@ -45,17 +45,14 @@ class DCGAN(GAN):
 
         # D learns to tell real from fake (and the class of real images); only D's weights move.
         z = self.sample_latent(batch)
+        heads = lambda x: self.d_heads(x, training=True)  # noqa: E731
         with tf.GradientTape() as tape:
             fake = g(z, training=True)
-            real_classes = None
             if self.r1_gamma > 0:
-                penalty, real_logit = r1_penalty(lambda x: self.d_logit(x, training=True), real)
-                if self.cfg.d_class_head:
-                    real_classes = self.d_heads(real, training=True)[1]
+                penalty, (real_logit, real_classes) = r1_penalty(heads, real)
             else:
-                penalty = 0.0
-                real_logit, real_classes = self.d_heads(real, training=True)
-            fake_logit, fake_classes = self.d_heads(fake, training=True)
+                penalty, (real_logit, real_classes) = 0.0, heads(real)
+            fake_logit, fake_classes = heads(fake)
             d_loss = tf.reduce_mean(bce_logits(REAL_TARGET, real_logit[:, None])
                                     + bce_logits(0.0, fake_logit[:, None])) + 0.5 * self.r1_gamma * penalty
             if real_classes is not None:
@@ -69,7 +66,7 @@ class DCGAN(GAN):
         # G learns to make D say "real" (non-saturating loss); only G's weights move.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            logit, classes = self.d_heads(g(z, training=True), training=True)
+            logit, classes = heads(g(z, training=True))
             if self.top_k < 1.0:
                 k = tf.maximum(1, tf.cast(tf.math.ceil(self.top_k * tf.cast(batch, tf.float32)), tf.int32))
                 logit = tf.math.top_k(logit, k).values
