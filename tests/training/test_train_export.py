@@ -123,6 +123,7 @@ def test_export_round_trip(tmp_path):
     assert export.main([str(out), "--name", "toy", "--models-dir", str(models)]) == 0
     manifest = json.loads((models / "toy" / "manifest.json").read_text())
     assert manifest["training"]["steps"] == 2 and manifest["latent_dim"] == 8
+    assert manifest["training"]["precision"] == "float32" and manifest["training"]["class_entropy"] == 0.0
     assert (models / "toy" / "grid.png").exists() and (models / "toy" / "losses.png").exists()
     model = load_model(str(models), "toy")
     z = tf.random.uniform([3, 8], -1, 1)
