@@ -14,6 +14,7 @@ without. Everything is written under `--out`:
 checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -70,6 +71,9 @@ def parse_args(argv=None):
                    help="filters of G's upsampling rounds for a new run (default 128,64 at 28x28, 128,64,32 at 64x64)")
     p.add_argument("--g-start-filters", type=int, metavar="N",
                    help="channels of the map G's Dense layer makes, for a new run (default 128)")
+    p.add_argument("--g-mixture", type=int, default=0, metavar="M",
+                   help="give G a latent gate of M components, so samples fall less often between classes "
+                        "(a new run, or grafted onto an --init-from G); 0 = none")
     p.add_argument("--d-filters", type=_int_tuple, metavar="N,N,...",
                    help="filters of D's stride-2 convs for a new D (default 64,128 at 28x28, 64,128,256 at 64x64)")
     p.add_argument("--dropout", type=float, help="dropout before the output of a new D (default 0.2)")
@@ -102,9 +106,13 @@ def prepare_run(args, ds):
 
     new_d = bool(args.d_filters) or args.dropout is not None
     new_g = bool(args.g_filters) or args.g_start_filters is not None
+    if args.g_mixture < 0:
+        raise ValueError("--g-mixture must be 0 (no gate) or a number of components")
+    if args.g_mixture and args.arch not in (None, "dcgan", "capsule", "wgan-gp"):
+        raise ValueError("--g-mixture is for an unconditional G (dcgan, capsule, wgan-gp)")
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
-    if args.resume and (new_d or new_g):
-        raise ValueError("--g-filters, --g-start-filters, --d-filters and --dropout shape new nets; "
+    if args.resume and (new_d or new_g or args.g_mixture):
+        raise ValueError("--g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape new nets; "
                          "a resumed run keeps its nets")
     if args.init_from and new_g:
         raise ValueError("--init-from keeps the exported G: --g-filters and --g-start-filters are for a new run")
@@ -126,8 +134,13 @@ def prepare_run(args, ds):
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
         new_d = new_d or (args.class_entropy > 0 and not cfg.d_class_head)
+        exported_cfg = dataclasses.replace(cfg)
+        if args.g_mixture:
+            if cfg.num_classes or cfg.num_continuous:
+                raise ValueError("--g-mixture is for an unconditional G (dcgan, capsule, wgan-gp)")
+            cfg.g_mixture = args.g_mixture
         gan = build(shape_d(cfg))
-        warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d)
+        warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d, exported_cfg=exported_cfg)
         return gan, steps
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
@@ -136,6 +149,7 @@ def prepare_run(args, ds):
         cfg.g_filters = args.g_filters
     if args.g_start_filters is not None:
         cfg.g_start_filters = args.g_start_filters
+    cfg.g_mixture = args.g_mixture
     return build(shape_d(cfg)), 0
 
 

@@ -7,9 +7,10 @@ exported: G and its average start from the exported (averaged) generator, D
 from the exported discriminator (or a new one). The optimizers start afresh. An encoder run
 can start from an exported encoder.pb the same way (`train_encoder --init`).
 
-Which constant belongs to which variable is learned, not guessed from node
-names: the same functions the export freezes are frozen again with every
-variable set to its own index, and the constants read back give the order.
+Which constant belongs to which variable is learned, not guessed: the same
+functions the export freezes are frozen again with every variable set to its
+own index, and the constants read back name each variable's node (matched by
+name where the names agree, else by order).
 """
 import json
 import os
@@ -26,14 +27,14 @@ VARIABLE_SUFFIX = "ReadVariableOp/resource"
 
 
 def variable_constants(graph_def):
-    """The frozen variables of a GraphDef, as arrays in node order."""
-    return [tensor_util.MakeNdarray(n.attr["value"].tensor) for n in graph_def.node
-            if n.op == "Const" and n.name.endswith(VARIABLE_SUFFIX)]
+    """{node name: array} of a GraphDef's frozen variables, in node order."""
+    return {n.name: tensor_util.MakeNdarray(n.attr["value"].tensor) for n in graph_def.node
+            if n.op == "Const" and n.name.endswith(VARIABLE_SUFFIX)}
 
 
-def frozen_order(fn, specs):
-    """[variable] in the order their constants appear when `fn` is frozen for `specs`
-    (a TensorSpec or a list of them, one per argument)."""
+def frozen_variables(fn, specs):
+    """{constant node name: variable}, in node order, for the variables `fn` reads
+    when frozen for `specs` (a TensorSpec or a list of them, one per argument)."""
     specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
     concrete = tf.function(fn).get_concrete_function(*specs)
     variables = list(concrete.variables)
@@ -42,11 +43,11 @@ def frozen_order(fn, specs):
         for i, v in enumerate(variables):
             v.assign(tf.fill(v.shape, tf.cast(i, v.dtype)))
         frozen = convert_variables_to_constants_v2(concrete).graph.as_graph_def()
-        order = [int(np.asarray(c).flat[0]) for c in variable_constants(frozen)]
+        index = {name: int(np.asarray(c).flat[0]) for name, c in variable_constants(frozen).items()}
     finally:
         for v, value in zip(variables, saved):
             v.assign(value)
-    return [variables[i] for i in order]
+    return {name: variables[i] for name, i in index.items()}
 
 
 def read_graph_def(path):
@@ -59,8 +60,14 @@ def read_graph_def(path):
 def load_into(fn, specs, graph_path):
     """Assign the constants of the frozen graph at graph_path to the variables `fn` reads
     (fn and specs as the export froze them)."""
-    variables = frozen_order(fn, specs)
-    values = variable_constants(read_graph_def(graph_path))
+    by_name = frozen_variables(fn, specs)
+    constants = variable_constants(read_graph_def(graph_path))
+    # Node order is stable, except within a layer whose output the frozen function never
+    # reads (D's class head), whose kernel and bias can swap places. Pairing the weights
+    # of each shape in order (a stable sort by shape) is the same as pairing in order
+    # where that is right, and mends such a swap.
+    variables = sorted(by_name.values(), key=lambda v: tuple(v.shape))
+    values = sorted(constants.values(), key=lambda c: c.shape)
     if len(values) != len(variables):
         raise ValueError(f"{graph_path} holds {len(values)} weights but the network has {len(variables)}")
     for var, value in zip(variables, values):
@@ -83,13 +90,37 @@ def read_manifest(folder):
     return ModelConfig.from_dict(training["config"]), int(training.get("steps", 0)), training
 
 
-def init_from_export(gan, folder, with_discriminator=True):
+def graft_generator(source, target):
+    """Copy a G's weights into a G of the same shape plus a latent gate (the layers
+    named "mixture_*", see nets.dcgan.build_generator), which keep their own."""
+    def weighted(model, skip_gate):
+        return [layer for layer in model.layers
+                if layer.weights and not (skip_gate and layer.name.startswith("mixture_"))]
+    pairs = list(zip(weighted(source, False), weighted(target, True), strict=True))
+    for src, dst in pairs:
+        if [tuple(w.shape) for w in src.weights] != [tuple(w.shape) for w in dst.weights]:
+            raise ValueError(f"layer {src.name} does not fit {dst.name}")
+    for src, dst in pairs:
+        dst.set_weights(src.get_weights())
+
+
+def init_from_export(gan, folder, with_discriminator=True, exported_cfg=None):
     """Load an exported model's G (into G and its average) and, unless told not to
-    (a new D is to be trained against that G), its D into `gan`."""
+    (a new D is to be trained against that G), its D into `gan`. Where gan's G has a
+    latent gate that the exported one (exported_cfg) lacks, the gate is grafted on."""
     cfg = gan.cfg
     g_spec = tf.TensorSpec([None, cfg.g_input_dim], tf.float32)
     d_spec = tf.TensorSpec([None, *cfg.image_shape], tf.float32)
-    load_into(lambda z: gan.ema_generator(z, training=False), g_spec, os.path.join(folder, "generator.pb"))
+    g_path = os.path.join(folder, "generator.pb")
+    if exported_cfg is not None and exported_cfg.g_mixture != cfg.g_mixture:
+        if exported_cfg.g_mixture:
+            raise ValueError(f"{folder}'s G has a {exported_cfg.g_mixture}-component gate: it cannot be changed")
+        from training.nets.dcgan import build_generator
+        plain = build_generator(exported_cfg)
+        load_into(lambda z: plain(z, training=False), g_spec, g_path)
+        graft_generator(plain, gan.ema_generator)
+    else:
+        load_into(lambda z: gan.ema_generator(z, training=False), g_spec, g_path)
     gan.generator.set_weights(gan.ema_generator.get_weights())
     if with_discriminator:
         load_into(gan.d_outputs, d_spec, os.path.join(folder, "discriminator.pb"))

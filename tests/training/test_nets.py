@@ -7,6 +7,7 @@ from training.config import ARCHS, ModelConfig, default_config
 from training.gans import build_gan
 from training.gans.base import r1_penalty
 from training.gans.dcgan import class_entropy_terms
+from training.nets.dcgan import build_generator
 from training.nets.capsule import CapsuleRouting, margin_loss, route, squash
 
 
@@ -188,6 +189,25 @@ def test_generator_shapes_and_range():
         out = gan.generator(tf.random.uniform([2, cfg.g_input_dim], -1, 1)).numpy()
         assert out.shape == (2, size, size, 3)
         assert out.min() >= -1 and out.max() <= 1
+
+
+def test_mixture_gate_splits_the_latent_cube(precision):
+    cfg = tiny_cfg("dcgan")
+    cfg.g_mixture = 4
+    g = build_generator(cfg)
+    z = tf.random.uniform([256, cfg.g_input_dim], -1, 1, seed=0)
+    gate = keras.Model(g.input, g.get_layer("mixture_softmax").output)(z).numpy().astype(np.float32)
+    assert gate.shape == (256, 4)
+    np.testing.assert_allclose(gate.sum(axis=1), 1.0, atol=1e-2)
+    assert gate.max(axis=1).mean() > 0.6, "the gate picks a component for most z"
+    assert len(set(gate.argmax(axis=1))) == 4, "every component owns part of the cube"
+    start = g(z).numpy()
+    embedding = g.get_layer("mixture_embedding")
+    assert not np.any(embedding.get_weights()[0]), "E starts at zero: the gate adds nothing yet"
+    embedding.set_weights([np.random.default_rng(0).normal(0, 1, embedding.get_weights()[0].shape)])
+    moved = np.abs(g(z).numpy() - start).reshape(256, -1).mean(axis=1)
+    assert moved.min() > 0, "once E is trained, every component changes the image"
+    assert cfg.g_input_dim == 8 and g.output.shape[1:] == (16, 16, 1)
 
 
 def test_latent_sampling_matches_the_engine_prior():

@@ -1,4 +1,5 @@
 """Starting a run from an exported model: the weights come back exactly."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -51,8 +52,8 @@ def test_init_from_with_d_filters_trains_the_exported_g_against_a_new_d(exported
     gan, model_dir, tmp = exported("dcgan")
     loaded = {}
 
-    def spy(fresh, folder, with_discriminator=True):
-        init_from_export(fresh, folder, with_discriminator)
+    def spy(fresh, folder, with_discriminator=True, **options):
+        init_from_export(fresh, folder, with_discriminator, **options)
         z = tf.random.uniform([4, fresh.cfg.g_input_dim], -1, 1)
         loaded["g"] = np.abs(fresh.ema_generator(z, training=False).numpy()
                              - gan.ema_generator(z, training=False).numpy()).max()
@@ -104,3 +105,56 @@ def test_class_entropy_gives_a_new_d_a_class_head_and_resumes(exported, monkeypa
     again = tmp_path / "again"
     assert run_train(tmp / "imgs", again, 9, "--init-from", str(models / "head"), "--class-entropy", "1") == 0
     assert checkpoint.read_state(str(again))[1].d_class_head == 3
+
+
+def test_a_class_head_comes_back_exactly_under_bfloat16(exported, monkeypatch, tmp_path):
+    """The frozen D never reads its class head, so the head's kernel and bias may come
+    out of the graph in either order; a bfloat16 run must still get them right."""
+    _, model_dir, tmp = exported("dcgan")
+    labelled(monkeypatch)
+    out, models = tmp_path / "head", tmp_path / "models"
+    assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--class-entropy", "1") == 0
+    assert export.main([str(out), "--name", "head", "--models-dir", str(models)]) == 0
+    step, cfg, _ = checkpoint.read_state(str(out))
+    trained = build_gan(cfg)
+    checkpoint.restore(str(out), trained, with_optimizers=False)
+    images = tf.random.uniform([4, *cfg.image_shape], -1, 1, seed=1)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        fresh = build_gan(cfg)
+        warm_start.init_from_export(fresh, str(models / "head"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for ours, theirs in zip(fresh.discriminator.weights, trained.discriminator.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.name)
+
+
+def test_g_mixture_is_grafted_onto_an_exported_g(exported, monkeypatch, tmp_path, capsys):
+    gan, model_dir, tmp = exported("dcgan")
+    z = tf.random.uniform([4, gan.cfg.g_input_dim], -1, 1, seed=2)
+    want = gan.ema_generator(z, training=False).numpy()
+    grafted = {}
+
+    def spy(fresh, folder, with_discriminator=True, **options):
+        init_from_export(fresh, folder, with_discriminator, **options)
+        grafted["g"] = np.abs(fresh.generator(z, training=False).numpy() - want).max()
+        grafted["ema"] = np.abs(fresh.ema_generator(z, training=False).numpy() - want).max()
+
+    init_from_export = warm_start.init_from_export
+    monkeypatch.setattr(warm_start, "init_from_export", spy)
+    out = tmp_path / "mix"
+    assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--g-mixture", "3") == 0
+    assert grafted == {"g": pytest.approx(0, abs=1e-5), "ema": pytest.approx(0, abs=1e-5)}
+    assert checkpoint.read_state(str(out))[1].g_mixture == 3
+
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "mix", "--models-dir", str(models)]) == 0
+    assert run_train(tmp / "imgs", tmp_path / "again", 6, "--init-from", str(models / "mix")) == 0
+    assert checkpoint.read_state(str(tmp_path / "again"))[1].g_mixture == 3, "the gate stays with the G"
+    assert run_train(tmp / "imgs", tmp_path / "other", 6, "--init-from", str(models / "mix"),
+                     "--g-mixture", "2") == 2
+    assert "cannot be changed" in capsys.readouterr().err
+    assert run_train(tmp / "imgs", out, 7, "--resume", "--g-mixture", "3") == 2
+    assert "a resumed run keeps its nets" in capsys.readouterr().err
+    assert run_train(tmp / "imgs", tmp_path / "cond", 2, "--arch", "acgan", "--g-mixture", "3") == 2
+    assert "unconditional G" in capsys.readouterr().err

@@ -11,9 +11,26 @@ import keras
 from keras import layers
 
 
+# Scales the gate's logits: glorot-initialised logits of z ~ U(-1, 1)^100 have a std
+# of about 0.75, so x10 makes one component dominate almost everywhere from the start.
+GATE_SHARPNESS = 10.0
+
+
 def build_generator(cfg):
     """Dense to a (H/2^r, W/2^r, cfg.g_start_filters) map, then r rounds of upsample +
-    3x3 conv + BN + ReLU with cfg.g_filters, then a 3x3 conv to C channels + tanh."""
+    3x3 conv + BN + ReLU with cfg.g_filters, then a 3x3 conv to C channels + tanh.
+
+    With cfg.g_mixture = M > 0, a gate also splits the latent cube into M soft
+    regions: g = softmax(GATE_SHARPNESS * Dense_M(z)) (B, M), and the Dense map
+    gets g @ E added, E being one learned (H/2^r * W/2^r * width) map per
+    component. A continuous z can only blend two digits where G's output
+    moves smoothly from one to the other; the gate lets G change component
+    over a thin band of z instead, so fewer samples land between classes
+    (the "disconnected manifold" problem, Khayatkhoei et al. 2018). G stays a
+    smooth function of z, so the engine's gradient search still works. The
+    gate's layers are named "mixture_*" and E starts at zero, so a gate added
+    to a trained G (`warm_start.graft_generator`) leaves its output unchanged.
+    """
     h, w, c = cfg.image_shape
     rounds = len(cfg.g_filters)
     start_h, start_w = h // 2 ** rounds, w // 2 ** rounds
@@ -22,6 +39,12 @@ def build_generator(cfg):
     z = keras.Input((cfg.g_input_dim,), name="z")
     width = cfg.g_start_filters
     x = layers.Dense(start_h * start_w * width)(z)
+    if cfg.g_mixture:
+        gate = layers.Dense(cfg.g_mixture, name="mixture_gate")(z)
+        gate = layers.Softmax(name="mixture_softmax")(layers.Rescaling(GATE_SHARPNESS, name="mixture_sharpness")(gate))
+        embed = layers.Dense(start_h * start_w * width, use_bias=False, kernel_initializer="zeros",
+                             name="mixture_embedding")(gate)
+        x = layers.Add(name="mixture_add")([x, embed])
     x = layers.Reshape((start_h, start_w, width))(x)
     x = layers.BatchNormalization(momentum=0.9)(x)
     x = layers.ReLU()(x)
