@@ -141,6 +141,9 @@ def prepare_run(args, ds):
             cfg.g_mixture = args.g_mixture
         gan = build(shape_d(cfg))
         warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d, exported_cfg=exported_cfg)
+        if cfg.g_mixture and not exported_cfg.g_mixture and cfg.d_class_head and not new_d:
+            agreement = warm_start.align_gate(gan)
+            print(f"gate aligned with D's classes of G's samples ({agreement:.0%} of them)", file=sys.stderr)
         return gan, steps
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)

@@ -104,6 +104,46 @@ def graft_generator(source, target):
         dst.set_weights(src.get_weights())
 
 
+def align_gate(gan, samples=10000, fit_steps=300, sharpen=3.0, seed=0):
+    """Point a freshly grafted gate (nets.dcgan.build_generator) of G and its average
+    at the classes G already draws, so that the gate's components and G's classes
+    share their borders from the first step: a gate at random has to break that
+    symmetry by itself, which takes G many thousands of steps.
+
+    Component k is given class k mod K, K being the classes of D's class head. A
+    linear softmax regression from z to the class D's head reads on G(z), fitted
+    on `samples` draws, sets the gate's logits, made `sharpen` times steeper; copies
+    of a class get a little noise so that they split its region. Returns the
+    share of the draws whose fitted class matches D's reading.
+    """
+    cfg = gan.cfg
+    classes = cfg.d_class_head
+    if not classes or cfg.g_mixture % classes:
+        raise ValueError(f"aligning a {cfg.g_mixture}-component gate needs D's class head with a number of "
+                         f"classes that divides it (it has {classes})")
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(-1, 1, (samples, cfg.g_input_dim)).astype(np.float32)
+    labels = np.concatenate([
+        np.argmax(tf.cast(gan.d_heads(gan.ema_generator(z[i:i + 500], training=False), False)[1], tf.float32), 1)
+        for i in range(0, samples, 500)])
+    kernel = tf.Variable(tf.zeros([cfg.g_input_dim, classes]))
+    bias = tf.Variable(tf.zeros([classes]))
+    optimizer = tf.keras.optimizers.Adam(0.05)
+    for _ in range(fit_steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z @ kernel + bias))
+        optimizer.apply_gradients(zip(tape.gradient(loss, [kernel, bias]), [kernel, bias]))
+    from training.nets.dcgan import GATE_SHARPNESS
+    copies = cfg.g_mixture // classes
+    scale = sharpen / GATE_SHARPNESS
+    gate_kernel = np.tile(kernel.numpy(), copies) * scale
+    gate_kernel += rng.normal(0, np.abs(gate_kernel).mean(), gate_kernel.shape) * (copies > 1)
+    gate_bias = np.tile(bias.numpy(), copies) * scale
+    for g in (gan.generator, gan.ema_generator):
+        g.get_layer("mixture_gate").set_weights([gate_kernel.astype(np.float32), gate_bias.astype(np.float32)])
+    return float(np.mean(np.argmax(z @ kernel.numpy() + bias.numpy(), 1) == labels))
+
+
 def init_from_export(gan, folder, with_discriminator=True, exported_cfg=None):
     """Load an exported model's G (into G and its average) and, unless told not to
     (a new D is to be trained against that G), its D into `gan`. Where gan's G has a

@@ -1,4 +1,6 @@
 """Starting a run from an exported model: the weights come back exactly."""
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -158,3 +160,34 @@ def test_g_mixture_is_grafted_onto_an_exported_g(exported, monkeypatch, tmp_path
     assert "a resumed run keeps its nets" in capsys.readouterr().err
     assert run_train(tmp / "imgs", tmp_path / "cond", 2, "--arch", "acgan", "--g-mixture", "3") == 2
     assert "unconditional G" in capsys.readouterr().err
+
+
+def test_a_grafted_gate_is_aligned_with_the_classes_d_reads(exported, monkeypatch, tmp_path, capsys):
+    _, model_dir, tmp = exported("dcgan")
+    labelled(monkeypatch)
+    out, models = tmp_path / "head", tmp_path / "models"
+    assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--class-entropy", "1") == 0
+    assert export.main([str(out), "--name", "head", "--models-dir", str(models)]) == 0
+    cfg, _, _ = warm_start.read_manifest(str(models / "head"))
+    exported_cfg, cfg.g_mixture = dataclasses.replace(cfg), 6
+    gan = build_gan(cfg)
+    warm_start.init_from_export(gan, str(models / "head"), exported_cfg=exported_cfg)
+    agreement = warm_start.align_gate(gan, samples=1000)
+
+    z = tf.random.uniform([1000, cfg.g_input_dim], -1, 1, seed=3)
+    reading = np.argmax(gan.d_heads(gan.ema_generator(z, training=False), False)[1].numpy(), 1)
+    gate = keras.Model(gan.generator.input, gan.generator.get_layer("mixture_softmax").output)(z).numpy()
+    majority = np.bincount(reading, minlength=3).max() / len(reading)
+    assert majority < 0.9, "D must read several classes, or the test proves nothing"
+    assert agreement > majority
+    assert np.mean(gate.argmax(1) % 3 == reading) > majority, "component k covers class k mod 3"
+    for ours, theirs in zip(gan.generator.get_layer("mixture_gate").weights,
+                            gan.ema_generator.get_layer("mixture_gate").weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+    cfg.g_mixture = 4
+    with pytest.raises(ValueError, match="divides it"):
+        warm_start.align_gate(build_gan(cfg))
+    assert run_train(tmp / "imgs", tmp_path / "mix", 7, "--init-from", str(models / "head"), "--g-mixture", "6",
+                     "--class-entropy", "1") == 0
+    assert "gate aligned with D's classes" in capsys.readouterr().err
