@@ -137,7 +137,7 @@ def align_gate(gan, samples=10000, fit_steps=300, sharpen=3.0, seed=0):
     copies = cfg.g_mixture // classes
     scale = sharpen / GATE_SHARPNESS
     gate_kernel = np.tile(kernel.numpy(), copies) * scale
-    gate_kernel += rng.normal(0, np.abs(gate_kernel).mean(), gate_kernel.shape) * (copies > 1)
+    gate_kernel += rng.normal(0, 0.1 * np.abs(gate_kernel).mean(), gate_kernel.shape) * (copies > 1)
     gate_bias = np.tile(bias.numpy(), copies) * scale
     for g in (gan.generator, gan.ema_generator):
         g.get_layer("mixture_gate").set_weights([gate_kernel.astype(np.float32), gate_bias.astype(np.float32)])
