@@ -7,10 +7,10 @@ exported: G and its average start from the exported (averaged) generator, D
 from the exported discriminator (or a new one). The optimizers start afresh. An encoder run
 can start from an exported encoder.pb the same way (`train_encoder --init`).
 
-Which constant belongs to which variable is learned, not guessed: the same
-functions the export freezes are frozen again with every variable set to its
-own index, and the constants read back name each variable's node (matched by
-name where the names agree, else by order).
+Which constant belongs to which variable is learned, not guessed from node
+names: the same functions the export freezes are frozen again with every
+variable set to its own index, and the constants read back give the order
+(see `load_into` for the one place where that order is not stable).
 """
 import json
 import os
@@ -21,20 +21,21 @@ from tensorflow.python.framework import tensor_util
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from training.config import ModelConfig
+from training.nets.dcgan import GATE_SHARPNESS, build_generator
 
 # convert_variables_to_constants_v2 turns each captured variable into a Const with this suffix.
 VARIABLE_SUFFIX = "ReadVariableOp/resource"
 
 
 def variable_constants(graph_def):
-    """{node name: array} of a GraphDef's frozen variables, in node order."""
-    return {n.name: tensor_util.MakeNdarray(n.attr["value"].tensor) for n in graph_def.node
-            if n.op == "Const" and n.name.endswith(VARIABLE_SUFFIX)}
+    """The frozen variables of a GraphDef, as arrays in node order."""
+    return [tensor_util.MakeNdarray(n.attr["value"].tensor) for n in graph_def.node
+            if n.op == "Const" and n.name.endswith(VARIABLE_SUFFIX)]
 
 
-def frozen_variables(fn, specs):
-    """{constant node name: variable}, in node order, for the variables `fn` reads
-    when frozen for `specs` (a TensorSpec or a list of them, one per argument)."""
+def frozen_order(fn, specs):
+    """[variable] in the order their constants appear when `fn` is frozen for `specs`
+    (a TensorSpec or a list of them, one per argument)."""
     specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
     concrete = tf.function(fn).get_concrete_function(*specs)
     variables = list(concrete.variables)
@@ -43,11 +44,11 @@ def frozen_variables(fn, specs):
         for i, v in enumerate(variables):
             v.assign(tf.fill(v.shape, tf.cast(i, v.dtype)))
         frozen = convert_variables_to_constants_v2(concrete).graph.as_graph_def()
-        index = {name: int(np.asarray(c).flat[0]) for name, c in variable_constants(frozen).items()}
+        order = [int(np.asarray(c).flat[0]) for c in variable_constants(frozen)]
     finally:
         for v, value in zip(variables, saved):
             v.assign(value)
-    return {name: variables[i] for name, i in index.items()}
+    return [variables[i] for i in order]
 
 
 def read_graph_def(path):
@@ -60,14 +61,12 @@ def read_graph_def(path):
 def load_into(fn, specs, graph_path):
     """Assign the constants of the frozen graph at graph_path to the variables `fn` reads
     (fn and specs as the export froze them)."""
-    by_name = frozen_variables(fn, specs)
-    constants = variable_constants(read_graph_def(graph_path))
     # Node order is stable, except within a layer whose output the frozen function never
     # reads (D's class head), whose kernel and bias can swap places. Pairing the weights
     # of each shape in order (a stable sort by shape) is the same as pairing in order
     # where that is right, and mends such a swap.
-    variables = sorted(by_name.values(), key=lambda v: tuple(v.shape))
-    values = sorted(constants.values(), key=lambda c: c.shape)
+    variables = sorted(frozen_order(fn, specs), key=lambda v: tuple(v.shape))
+    values = sorted(variable_constants(read_graph_def(graph_path)), key=lambda c: c.shape)
     if len(values) != len(variables):
         raise ValueError(f"{graph_path} holds {len(values)} weights but the network has {len(variables)}")
     for var, value in zip(variables, values):
@@ -133,7 +132,6 @@ def align_gate(gan, samples=10000, fit_steps=300, sharpen=3.0, seed=0):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z @ kernel + bias))
         optimizer.apply_gradients(zip(tape.gradient(loss, [kernel, bias]), [kernel, bias]))
-    from training.nets.dcgan import GATE_SHARPNESS
     copies = cfg.g_mixture // classes
     scale = sharpen / GATE_SHARPNESS
     gate_kernel = np.tile(kernel.numpy(), copies) * scale
@@ -155,7 +153,6 @@ def init_from_export(gan, folder, with_discriminator=True, exported_cfg=None):
     if exported_cfg is not None and exported_cfg.g_mixture != cfg.g_mixture:
         if exported_cfg.g_mixture:
             raise ValueError(f"{folder}'s G has a {exported_cfg.g_mixture}-component gate: it cannot be changed")
-        from training.nets.dcgan import build_generator
         plain = build_generator(exported_cfg)
         load_into(lambda z: plain(z, training=False), g_spec, g_path)
         graft_generator(plain, gan.ema_generator)
