@@ -38,7 +38,8 @@ from training.nets.encoder import build_encoder  # noqa: E402
 
 MANIFEST_VERSION = 1
 # training arguments (train.py's dests) that the manifest's "training" block records
-TRAINING_SETTINGS = ("d_lr", "beta1", "top_k", "r1", "class_entropy", "precision", "init_from")
+TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "class_entropy", "precision",
+                     "seed", "init_from")
 SAMPLE_COUNT = 24
 
 
@@ -118,13 +119,9 @@ def build_manifest(name, title, gan, graphs, step, args, samples):
         "perceptual": gan.perceptual,
         "samples": samples,
         "training": {
-            "dataset": args.get("dataset"),
             "arch": cfg.arch,
             "steps": int(step),
-            "batch": args.get("batch"),
-            "lr": args.get("lr"),
-            "seed": args.get("seed"),
-            # the loss and optimiser settings of the last stretch of training
+            # the data, loss and optimiser settings of the last stretch of training
             **{key: args.get(key) for key in TRAINING_SETTINGS},
             "config": json.loads(cfg.to_json()),
             "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

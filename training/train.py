@@ -14,7 +14,6 @@ without. Everything is written under `--out`:
 checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
 """
 import argparse
-import dataclasses
 import os
 import sys
 import time
@@ -106,10 +105,15 @@ def prepare_run(args, ds):
 
     new_d = bool(args.d_filters) or args.dropout is not None
     new_g = bool(args.g_filters) or args.g_start_filters is not None
+    def shape_g(cfg):
+        if args.g_mixture:
+            if cfg.arch in ("acgan", "infogan"):
+                raise ValueError("--g-mixture is for an unconditional G (dcgan, capsule, wgan-gp)")
+            cfg.g_mixture = args.g_mixture
+        return cfg
+
     if args.g_mixture < 0:
         raise ValueError("--g-mixture must be 0 (no gate) or a number of components")
-    if args.g_mixture and args.arch not in (None, "dcgan", "capsule", "wgan-gp"):
-        raise ValueError("--g-mixture is for an unconditional G (dcgan, capsule, wgan-gp)")
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
     if args.resume and (new_d or new_g or args.g_mixture):
         raise ValueError("--g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape new nets; "
@@ -134,15 +138,9 @@ def prepare_run(args, ds):
         if args.arch and cfg.arch != args.arch:
             raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
         new_d = new_d or (args.class_entropy > 0 and not cfg.d_class_head)
-        exported_cfg = dataclasses.replace(cfg)
-        if args.g_mixture:
-            if cfg.num_classes or cfg.num_continuous:
-                raise ValueError("--g-mixture is for an unconditional G (dcgan, capsule, wgan-gp)")
-            cfg.g_mixture = args.g_mixture
-        gan = build(shape_d(cfg))
-        warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d, exported_cfg=exported_cfg)
-        if cfg.g_mixture and not exported_cfg.g_mixture and cfg.d_class_head and not new_d:
-            agreement = warm_start.align_gate(gan)
+        gan = build(shape_d(shape_g(cfg)))
+        agreement = warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d)
+        if agreement is not None:
             print(f"gate aligned with D's classes of G's samples ({agreement:.0%} of them)", file=sys.stderr)
         return gan, steps
     args.arch = args.arch or "dcgan"
@@ -152,8 +150,7 @@ def prepare_run(args, ds):
         cfg.g_filters = args.g_filters
     if args.g_start_filters is not None:
         cfg.g_start_filters = args.g_start_filters
-    cfg.g_mixture = args.g_mixture
-    return build(shape_d(cfg)), 0
+    return build(shape_d(shape_g(cfg))), 0
 
 
 def fixed_latents(gan, run_dir, n=64):

@@ -92,10 +92,9 @@ def read_manifest(folder):
 def graft_generator(source, target):
     """Copy a G's weights into a G of the same shape plus a latent gate (the layers
     named "mixture_*", see nets.dcgan.build_generator), which keep their own."""
-    def weighted(model, skip_gate):
-        return [layer for layer in model.layers
-                if layer.weights and not (skip_gate and layer.name.startswith("mixture_"))]
-    pairs = list(zip(weighted(source, False), weighted(target, True), strict=True))
+    def weighted(model):
+        return [layer for layer in model.layers if layer.weights and not layer.name.startswith("mixture_")]
+    pairs = list(zip(weighted(source), weighted(target), strict=True))
     for src, dst in pairs:
         if [tuple(w.shape) for w in src.weights] != [tuple(w.shape) for w in dst.weights]:
             raise ValueError(f"layer {src.name} does not fit {dst.name}")
@@ -142,15 +141,20 @@ def align_gate(gan, samples=10000, fit_steps=300, sharpen=3.0, seed=0):
     return float(np.mean(np.argmax(z @ kernel.numpy() + bias.numpy(), 1) == labels))
 
 
-def init_from_export(gan, folder, with_discriminator=True, exported_cfg=None):
+def init_from_export(gan, folder, with_discriminator=True):
     """Load an exported model's G (into G and its average) and, unless told not to
-    (a new D is to be trained against that G), its D into `gan`. Where gan's G has a
-    latent gate that the exported one (exported_cfg) lacks, the gate is grafted on."""
+    (a new D is to be trained against that G), its D into `gan`.
+
+    Where gan's G has a latent gate that the exported G lacks, the gate is grafted
+    on, and aimed at the classes of a loaded D's class head (`align_gate`); returns
+    that fit's agreement with D, or None where no gate was aimed."""
     cfg = gan.cfg
+    exported_cfg = read_manifest(folder)[0]
     g_spec = tf.TensorSpec([None, cfg.g_input_dim], tf.float32)
     d_spec = tf.TensorSpec([None, *cfg.image_shape], tf.float32)
     g_path = os.path.join(folder, "generator.pb")
-    if exported_cfg is not None and exported_cfg.g_mixture != cfg.g_mixture:
+    grafted = exported_cfg.g_mixture != cfg.g_mixture
+    if grafted:
         if exported_cfg.g_mixture:
             raise ValueError(f"{folder}'s G has a {exported_cfg.g_mixture}-component gate: it cannot be changed")
         plain = build_generator(exported_cfg)
@@ -161,3 +165,6 @@ def init_from_export(gan, folder, with_discriminator=True, exported_cfg=None):
     gan.generator.set_weights(gan.ema_generator.get_weights())
     if with_discriminator:
         load_into(gan.d_outputs, d_spec, os.path.join(folder, "discriminator.pb"))
+        if grafted and cfg.d_class_head:
+            return align_gate(gan)
+    return None

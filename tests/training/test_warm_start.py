@@ -53,12 +53,13 @@ def test_init_from_with_d_filters_trains_the_exported_g_against_a_new_d(exported
     gan, model_dir, tmp = exported("dcgan")
     loaded = {}
 
-    def spy(fresh, folder, with_discriminator=True, **options):
-        init_from_export(fresh, folder, with_discriminator, **options)
+    def spy(fresh, folder, with_discriminator=True):
+        result = init_from_export(fresh, folder, with_discriminator)
         z = tf.random.uniform([4, fresh.cfg.g_input_dim], -1, 1)
         loaded["g"] = np.abs(fresh.ema_generator(z, training=False).numpy()
                              - gan.ema_generator(z, training=False).numpy()).max()
         loaded["with_d"] = with_discriminator
+        return result
 
     init_from_export = warm_start.init_from_export
     monkeypatch.setattr(warm_start, "init_from_export", spy)
@@ -108,22 +109,28 @@ def test_class_entropy_gives_a_new_d_a_class_head_and_resumes(exported, monkeypa
     assert checkpoint.read_state(str(again))[1].d_class_head == 3
 
 
-def test_a_class_head_comes_back_exactly_under_bfloat16(exported, monkeypatch, tmp_path):
-    """The frozen D never reads its class head, so the head's kernel and bias may come
-    out of the graph in either order; a bfloat16 run must still get them right."""
+def export_with_class_head(exported, monkeypatch, tmp_path):
+    """Train the dcgan export a little with a class-headed D on labelled data and
+    export that; returns (run folder, model folder, the images folder)."""
     _, model_dir, tmp = exported("dcgan")
     labelled(monkeypatch)
     out, models = tmp_path / "head", tmp_path / "models"
     assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--class-entropy", "1") == 0
     assert export.main([str(out), "--name", "head", "--models-dir", str(models)]) == 0
-    step, cfg, _ = checkpoint.read_state(str(out))
+    return out, models / "head", tmp / "imgs"
+
+
+def test_a_class_head_comes_back_exactly_under_bfloat16(exported, monkeypatch, tmp_path):
+    """The frozen D never reads its class head, so the head's kernel and bias may come
+    out of the graph in either order; a bfloat16 run must still get them right."""
+    out, model, _ = export_with_class_head(exported, monkeypatch, tmp_path)
+    cfg = checkpoint.read_state(str(out))[1]
     trained = build_gan(cfg)
     checkpoint.restore(str(out), trained, with_optimizers=False)
-    images = tf.random.uniform([4, *cfg.image_shape], -1, 1, seed=1)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         fresh = build_gan(cfg)
-        warm_start.init_from_export(fresh, str(models / "head"))
+        warm_start.init_from_export(fresh, str(model))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     for ours, theirs in zip(fresh.discriminator.weights, trained.discriminator.weights):
@@ -136,10 +143,11 @@ def test_g_mixture_is_grafted_onto_an_exported_g(exported, monkeypatch, tmp_path
     want = gan.ema_generator(z, training=False).numpy()
     grafted = {}
 
-    def spy(fresh, folder, with_discriminator=True, **options):
-        init_from_export(fresh, folder, with_discriminator, **options)
+    def spy(fresh, folder, with_discriminator=True):
+        result = init_from_export(fresh, folder, with_discriminator)
         grafted["g"] = np.abs(fresh.generator(z, training=False).numpy() - want).max()
         grafted["ema"] = np.abs(fresh.ema_generator(z, training=False).numpy() - want).max()
+        return result
 
     init_from_export = warm_start.init_from_export
     monkeypatch.setattr(warm_start, "init_from_export", spy)
@@ -157,6 +165,7 @@ def test_g_mixture_is_grafted_onto_an_exported_g(exported, monkeypatch, tmp_path
     assert "cannot be changed" in capsys.readouterr().err
     assert run_train(tmp / "imgs", out, 7, "--resume", "--g-mixture", "3") == 2
     assert "a resumed run keeps its nets" in capsys.readouterr().err
+    labelled(monkeypatch)
     assert run_train(tmp / "imgs", tmp_path / "cond", 2, "--arch", "acgan", "--g-mixture", "3") == 2
     assert "unconditional G" in capsys.readouterr().err
 
@@ -190,12 +199,8 @@ def test_a_grafted_gate_is_aligned_with_the_classes_d_reads():
 
 
 def test_a_gate_grafted_by_the_cli_is_aligned(exported, monkeypatch, tmp_path, capsys):
-    _, model_dir, tmp = exported("dcgan")
-    labelled(monkeypatch)
-    out, models = tmp_path / "head", tmp_path / "models"
-    assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--class-entropy", "1") == 0
-    assert export.main([str(out), "--name", "head", "--models-dir", str(models)]) == 0
-    assert run_train(tmp / "imgs", tmp_path / "mix", 7, "--init-from", str(models / "head"), "--g-mixture", "6",
+    _, model, images = export_with_class_head(exported, monkeypatch, tmp_path)
+    assert run_train(images, tmp_path / "mix", 7, "--init-from", str(model), "--g-mixture", "6",
                      "--class-entropy", "1") == 0
     assert "gate aligned with D's classes" in capsys.readouterr().err
     assert checkpoint.read_state(str(tmp_path / "mix"))[1].g_mixture == 6
