@@ -4,11 +4,13 @@ import dataclasses
 import json
 
 ARCHS = ("dcgan", "capsule", "wgan-gp", "acgan", "infogan")
+G_ARCHS = ("dcgan", "resnet")
 
 
 @dataclasses.dataclass
 class ModelConfig:
     arch: str = "dcgan"                # one of ARCHS
+    g_arch: str = "dcgan"              # one of G_ARCHS: the origin's DCGAN G, or residual up-blocks + excitation
     image_shape: tuple = (64, 64, 3)   # (H, W, C); H = W = 28 or 64
     latent_dim: int = 100              # size of z, drawn from U(-1, 1)
     num_classes: int = 0               # ACGAN: classes G is conditioned on; InfoGAN: categorical code size

@@ -1,13 +1,21 @@
 """Evaluate an exported model.
 
     python -m training.evaluate models/NAME [--samples 1000] [--seed 0]
+        [--projection-faces 64 --projection-restarts 16 --projection-steps 500]
 
 For MNIST models, the judge classifies 1,000 samples: the share it reads with
 confidence > 0.9 and the class histogram (a mode-collapse check). For every
 model, the nearest-neighbour distance of samples to the training set against
 that of held-out images (a memorisation check: generated samples much closer to
-the training set than held-out images are would be copies). Writes
-evaluation.json and eval_grid.png into the model folder and prints a summary.
+the training set than held-out images are would be copies). For face models:
+- the Fréchet distance between 2,000 samples and the 500 faces64_val faces in
+  the features of the committed face network (`training.face_features`, whose
+  version the report records), and the training faces' own distance as the floor;
+- the projection PSNR: the best whole-image PSNR that Adam on z reaches on
+  held-out faces with no hole (z kept in the prior's box), G's ceiling on faces
+  it never saw.
+Writes evaluation.json and eval_grid.png (64 samples from the fixed seed) into
+the model folder and prints a summary.
 """
 import argparse
 import json
@@ -20,10 +28,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from app.engine.model import load_model  # noqa: E402
-from training import data, export, reporting  # noqa: E402
+from training import data, export, face_features, reporting  # noqa: E402
 from training.judge import judge_digits, load_judge  # noqa: E402
 
 CONFIDENT = 0.9
+FD_SAMPLES = 2000
+PROJECTION_LR = 0.05
 
 
 def generate(model, n, seed, batch=250):
@@ -70,7 +80,70 @@ def memorisation_report(samples, dataset, data_dir, n=200):
     return report
 
 
-def evaluate(folder, n=1000, seed=0, data_dir=None):
+def psnr(a, b, axis=(1, 2, 3)):
+    """PSNR in dB of images in [-1, 1] (peak 1 in [0, 1] units), per image."""
+    mse = np.mean(((np.asarray(a) - np.asarray(b)) / 2.0) ** 2, axis=axis)
+    return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
+
+
+def project(model, targets, restarts=16, steps=500, lr=PROJECTION_LR, seed=0, chunk=8):
+    """Adam on z towards each target (N, H, W, C) in [-1, 1], every pixel known.
+
+    Each target gets `restarts` random starts; z is clipped into the prior's box
+    after every step. Returns the best whole-image PSNR (N,) in dB."""
+    prior = model.manifest.get("z_prior", {})
+    low, high = float(prior.get("low", -1.0)), float(prior.get("high", 1.0))
+    rng = np.random.default_rng(seed)
+    generate = model.generate
+
+    @tf.function
+    def adam_step(z, m, v, t, y):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            loss = tf.reduce_sum(tf.reduce_mean(tf.square(generate(z)[0] - y), axis=[1, 2, 3]))
+        g = tape.gradient(loss, z)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * tf.square(g)
+        step = lr * tf.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        return tf.clip_by_value(z - step * m / (tf.sqrt(v) + 1e-8), low, high), m, v
+
+    best = []
+    for i in range(0, len(targets), chunk):
+        y = np.repeat(targets[i:i + chunk], restarts, axis=0).astype(np.float32)
+        z = tf.constant(rng.uniform(low, high, (len(y), model.latent_dim)).astype(np.float32))
+        m = v = tf.zeros_like(z)
+        y_t = tf.constant(y)
+        for t in range(1, steps + 1):
+            z, m, v = adam_step(z, m, v, tf.constant(float(t)), y_t)
+        scores = psnr(generate(z)[0].numpy(), y).reshape(-1, restarts)
+        best.append(scores.max(1))
+    return np.concatenate(best)
+
+
+def projection_report(model, data_dir, faces=64, restarts=16, steps=500, seed=0):
+    held = export.held_out_samples("faces", data_dir, faces)
+    if held is None:
+        return None
+    scores = project(model, data.to_unit_range(held).numpy(), restarts, steps, seed=seed)
+    return {"faces": len(scores), "restarts": restarts, "steps": steps, "lr": PROJECTION_LR,
+            "psnr_median": float(np.median(scores)), "psnr_mean": float(scores.mean())}
+
+
+def frechet_report(model, data_dir, seed=0, n=FD_SAMPLES):
+    """The Fréchet distance of n samples, and of n training faces (the floor), to faces64_val."""
+    held = export.held_out_samples("faces", data_dir, 500)
+    if held is None:
+        return None
+    net = face_features.load_features()
+    val = face_features.embed(net, held)
+    train = data.load_faces(data_dir).images
+    floor = train[np.random.default_rng(seed).choice(len(train), n, replace=False)]
+    return {"features_version": face_features.VERSION, "samples": n, "reference": f"faces64_val ({len(held)})",
+            "fd": face_features.frechet_distance(face_features.embed(net, generate(model, n, seed)), val),
+            "fd_training_faces": face_features.frechet_distance(face_features.embed(net, floor), val)}
+
+
+def evaluate(folder, n=1000, seed=0, data_dir=None, projection=(64, 16, 500)):
     folder = os.path.normpath(folder)
     model = load_model(os.path.dirname(folder), os.path.basename(folder))
     samples = generate(model, n, seed)
@@ -80,6 +153,10 @@ def evaluate(folder, n=1000, seed=0, data_dir=None):
         report["judge"] = digit_report(samples)
     if dataset in ("mnist", "faces"):
         report["memorisation"] = memorisation_report(samples, dataset, data_dir)
+    if dataset == "faces":
+        report["frechet"] = frechet_report(model, data_dir, seed)
+        if projection:
+            report["projection"] = projection_report(model, data_dir, *projection, seed=seed)
     reporting.save_grid(samples[:64], os.path.join(folder, "eval_grid.png"), scale=1)
     with open(os.path.join(folder, "evaluation.json"), "w") as f:
         json.dump(report, f, indent=2)
@@ -92,9 +169,14 @@ def main(argv=None):
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--projection-faces", type=int, default=64, help="faces: held-out faces to project (0 = skip)")
+    p.add_argument("--projection-restarts", type=int, default=16)
+    p.add_argument("--projection-steps", type=int, default=500)
     args = p.parse_args(argv)
+    projection = ((args.projection_faces, args.projection_restarts, args.projection_steps)
+                  if args.projection_faces > 0 else None)
     try:
-        report = evaluate(args.model, args.samples, args.seed, args.data_dir)
+        report = evaluate(args.model, args.samples, args.seed, args.data_dir, projection)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

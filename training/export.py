@@ -38,7 +38,7 @@ from training.nets.encoder import build_encoder  # noqa: E402
 
 MANIFEST_VERSION = 1
 # training arguments (train.py's dests) that the manifest's "training" block records
-TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "class_entropy", "precision",
+TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "class_entropy", "diffaugment", "precision",
                      "seed", "init_from")
 SAMPLE_COUNT = 24
 

@@ -24,8 +24,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training import checkpoint, data, reporting, warm_start  # noqa: E402
-from training.config import ARCHS, default_config  # noqa: E402
+from training import augment, checkpoint, data, reporting, warm_start  # noqa: E402
+from training.config import ARCHS, G_ARCHS, default_config  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 
 # --precision -> the Keras dtype policy the nets are built under
@@ -64,8 +64,14 @@ def parse_args(argv=None):
                    help="dcgan on labelled data: D also learns the class of real images, and G's loss adds "
                         "WEIGHT x (entropy of D's class guess per sample - entropy of the batch's mean guess), "
                         "CatGAN's terms (Springenberg 2016); a new D gets the class head; 0 = off")
+    p.add_argument("--diffaugment", default="", metavar="POLICY",
+                   help="DiffAugment (Zhao et al. 2020): apply these differentiable ops, e.g. "
+                        "color,translation,cutout, to every image D sees, real and generated; any arch; '' = off")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--latent", type=int, default=100, help="size of z")
+    p.add_argument("--g-arch", choices=G_ARCHS,
+                   help="G of a new run: dcgan (the origin's, default) or resnet (residual up-blocks with "
+                        "skip-layer excitation)")
     p.add_argument("--g-filters", type=_int_tuple, metavar="N,N,...",
                    help="filters of G's upsampling rounds for a new run (default 128,64 at 28x28, 128,64,32 at 64x64)")
     p.add_argument("--g-start-filters", type=int, metavar="N",
@@ -90,7 +96,8 @@ def parse_args(argv=None):
 def prepare_run(args, ds):
     """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
     def build(cfg):
-        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k, args.r1, args.class_entropy)
+        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k, args.r1, args.class_entropy,
+                         augment.parse_policy(args.diffaugment))
 
     def shape_d(cfg):
         if args.d_filters:
@@ -104,7 +111,7 @@ def prepare_run(args, ds):
         return cfg
 
     new_d = bool(args.d_filters) or args.dropout is not None
-    new_g = bool(args.g_filters) or args.g_start_filters is not None
+    new_g = bool(args.g_filters) or args.g_start_filters is not None or args.g_arch is not None
     def shape_g(cfg):
         if args.g_mixture:
             if cfg.arch in ("acgan", "infogan"):
@@ -116,10 +123,10 @@ def prepare_run(args, ds):
         raise ValueError("--g-mixture must be 0 (no gate) or a number of components")
     has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
     if args.resume and (new_d or new_g or args.g_mixture):
-        raise ValueError("--g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape new nets; "
+        raise ValueError("--g-arch, --g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape new nets; "
                          "a resumed run keeps its nets")
     if args.init_from and new_g:
-        raise ValueError("--init-from keeps the exported G: --g-filters and --g-start-filters are for a new run")
+        raise ValueError("--init-from keeps the exported G: --g-arch, --g-filters and --g-start-filters are for a new run")
     if args.resume:
         _, cfg, _ = checkpoint.read_state(args.out)
         if tuple(cfg.image_shape) != ds.image_shape:
@@ -146,6 +153,8 @@ def prepare_run(args, ds):
     args.arch = args.arch or "dcgan"
     cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
     cfg.latent_dim = args.latent
+    if args.g_arch:
+        cfg.g_arch = args.g_arch
     if args.g_filters:
         cfg.g_filters = args.g_filters
     if args.g_start_filters is not None:

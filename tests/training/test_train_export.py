@@ -153,3 +153,20 @@ def test_export_records_the_perceptual_term(tmp_path, arch):
     if arch == "capsule":
         np.testing.assert_allclose(prob, gan.discriminator(x)[:, 0].numpy(), atol=1e-5)
         np.testing.assert_allclose(prob, 1 / (1 + np.exp(-logit)), atol=1e-4)
+
+
+def test_resnet_g_and_diffaugment_train_resume_and_export(tmp_path):
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    assert run_train(folder, out, 2, "--g-arch", "resnet", "--diffaugment", "color,translation,cutout") == 0
+    _, cfg, saved = checkpoint.read_state(str(out))
+    assert cfg.g_arch == "resnet" and saved["diffaugment"] == "color,translation,cutout"
+    assert run_train(folder, out, 4, "--resume", "--diffaugment", "color,translation,cutout") == 0
+    assert run_train(folder, out, 6, "--resume", "--g-arch", "dcgan") == 2, "a resumed run keeps its G"
+    assert run_train(folder, tmp_path / "bad", 2, "--diffaugment", "blur") == 2
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "res", "--models-dir", str(models)]) == 0
+    manifest = json.loads((models / "res" / "manifest.json").read_text())
+    assert manifest["training"]["config"]["g_arch"] == "resnet"
+    assert manifest["training"]["diffaugment"] == "color,translation,cutout"
+    image = load_model(str(models), "res").generate(tf.random.uniform([2, 8], -1, 1))[0].numpy()
+    assert image.shape == (2, 16, 16, 3) and np.abs(image).max() <= 1

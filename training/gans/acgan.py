@@ -22,15 +22,15 @@ class ACGAN(GAN):
         # D: real vs fake, and the class of both real and generated images.
         z = self.sample_latent(batch, fake_labels)
         with tf.GradientTape() as tape:
-            real_logit, real_cls = d(real, training=True)
-            fake_logit, fake_cls = d(g(z, training=True), training=True)
+            real_logit, real_cls = d(self.d_view(real), training=True)
+            fake_logit, fake_cls = d(self.d_view(g(z, training=True)), training=True)
             d_loss = (tf.reduce_mean(bce_logits(REAL_TARGET, real_logit) + bce_logits(0.0, fake_logit))
                       + class_loss(labels, real_cls) + class_loss(fake_labels, fake_cls))
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
 
         # G: fool D and make the asked-for class recognisable.
         with tf.GradientTape() as tape:
-            logit, cls = d(g(z, training=True), training=True)
+            logit, cls = d(self.d_view(g(z, training=True)), training=True)
             g_loss = tf.reduce_mean(bce_logits(1.0, logit)) + class_loss(fake_labels, cls)
         self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
         return self.record(d_loss, g_loss, self.accuracy(real_logit[:, 0], fake_logit[:, 0]))

@@ -7,6 +7,8 @@ is z ~ U(-1, 1) followed by any class one-hot and continuous codes.
 import keras
 import tensorflow as tf
 
+from training.augment import apply_policy
+
 
 def bce_logits(target, logits):
     """Per-example binary cross-entropy from logits (B, 1) against a constant target."""
@@ -23,7 +25,7 @@ def r1_penalty(d, real):
     the penalty itself can be differentiated with respect to D's weights."""
     with tf.GradientTape() as tape:
         tape.watch(real)
-        out = d(real)
+        out = d(real)   # d may augment real first: the gradient is still taken at the real images
     logit = out[0] if isinstance(out, tuple) else out
     grad = tape.gradient(logit, real)   # of the sum over the batch: each row only sees its own image
     return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])), out
@@ -39,6 +41,10 @@ class GAN(keras.Model):
     # G's weights are also averaged over steps (an exponential moving average, as in
     # ProGAN/StyleGAN); the average makes visibly cleaner samples and is what export uses.
     ema_decay = 0.999
+
+    # DiffAugment policy (training.augment op names): every image D sees in training,
+    # real or generated, and those of R1 and the gradient penalty, goes through it first.
+    diffaugment = ()
 
     def __init__(self, generator, discriminator, cfg, **kwargs):
         super().__init__(**kwargs)
@@ -80,6 +86,11 @@ class GAN(keras.Model):
         decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
         for avg, w in zip(self.ema_generator.weights, self.generator.weights):
             avg.assign(decay * avg + (1.0 - decay) * w)
+
+    def d_view(self, images):
+        """What D sees of images (B, H, W, C) in training: the DiffAugment policy applied
+        (differentiably, so G's gradient passes through), or the images as they are."""
+        return apply_policy(images, self.diffaugment)
 
     def d_logit(self, images, training=False):
         """D's real-vs-fake logit (B,), whatever else D outputs."""

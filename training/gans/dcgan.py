@@ -45,7 +45,7 @@ class DCGAN(GAN):
 
         # D learns to tell real from fake (and the class of real images); only D's weights move.
         z = self.sample_latent(batch)
-        heads = lambda x: self.d_heads(x, training=True)  # noqa: E731
+        heads = lambda x: self.d_heads(self.d_view(x), training=True)  # noqa: E731
         with tf.GradientTape() as tape:
             fake = g(z, training=True)
             if self.r1_gamma > 0:
@@ -110,15 +110,15 @@ class CapsuleGAN(GAN):
         # D: the real capsule lights up for real images, the fake one for G's.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            real_len = d(real, training=True)
-            fake_len = d(g(z, training=True), training=True)
+            real_len = d(self.d_view(real), training=True)
+            fake_len = d(self.d_view(g(z, training=True)), training=True)
             d_loss = tf.reduce_mean(margin_loss(real_len, True) + margin_loss(fake_len, False))
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
 
         # G: make D's real capsule light up for fakes.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            g_loss = tf.reduce_mean(margin_loss(d(g(z, training=True), training=True), True))
+            g_loss = tf.reduce_mean(margin_loss(d(self.d_view(g(z, training=True)), training=True), True))
         self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
         acc = tf.reduce_mean(tf.concat([
             tf.cast(real_len[:, 0] > real_len[:, 1], tf.float32),

@@ -29,8 +29,8 @@ class InfoGAN(GAN):
         # D and Q: real vs fake, and recover the codes of the generated images.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            real_logit, _, _ = d(real, training=True)
-            fake_logit, q_cat, q_cont = d(g(z, training=True), training=True)
+            real_logit, _, _ = d(self.d_view(real), training=True)
+            fake_logit, q_cat, q_cont = d(self.d_view(g(z, training=True)), training=True)
             d_loss = (tf.reduce_mean(bce_logits(REAL_TARGET, real_logit) + bce_logits(0.0, fake_logit))
                       + INFO_WEIGHT * self.info_loss(z, q_cat, q_cont))
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
@@ -38,7 +38,7 @@ class InfoGAN(GAN):
         # G: fool D while keeping its codes recoverable.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            logit, q_cat, q_cont = d(g(z, training=True), training=True)
+            logit, q_cat, q_cont = d(self.d_view(g(z, training=True)), training=True)
             g_loss = (tf.reduce_mean(bce_logits(1.0, logit))
                       + INFO_WEIGHT * self.info_loss(z, q_cat, q_cont))
         self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)

@@ -21,7 +21,7 @@ class WGANGP(GAN):
         x_hat = alpha * real + (1.0 - alpha) * fake
         with tf.GradientTape() as tape:
             tape.watch(x_hat)
-            score = self.d_logit(x_hat, training=True)
+            score = self.d_logit(self.d_view(x_hat), training=True)
         grads = tape.gradient(score, x_hat)
         norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
         return tf.reduce_mean(tf.square(norm - 1.0))
@@ -36,8 +36,8 @@ class WGANGP(GAN):
             z = self.sample_latent(batch)
             with tf.GradientTape() as tape:
                 fake = g(z, training=True)
-                real_score = self.d_logit(real, training=True)
-                fake_score = self.d_logit(fake, training=True)
+                real_score = self.d_logit(self.d_view(real), training=True)
+                fake_score = self.d_logit(self.d_view(fake), training=True)
                 d_loss = (tf.reduce_mean(fake_score) - tf.reduce_mean(real_score)
                           + self.gp_weight * self.gradient_penalty(real, fake))
             self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
@@ -45,7 +45,7 @@ class WGANGP(GAN):
         # G raises the critic's score of its samples.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
-            g_loss = -tf.reduce_mean(self.d_logit(g(z, training=True), training=True))
+            g_loss = -tf.reduce_mean(self.d_logit(self.d_view(g(z, training=True)), training=True))
         self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
         acc = tf.reduce_mean(tf.cast(real_score > fake_score, tf.float32))
         return self.record(d_loss, g_loss, acc)
