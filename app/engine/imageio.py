@@ -7,11 +7,22 @@ from PIL import Image, UnidentifiedImageError
 FORMATS = ("PNG", "JPEG", "WEBP")
 
 
-def decode(data, channels, max_pixels=None, formats=FORMATS):
+class WrongSize(ValueError):
+    """The header says the image is `actual` (w, h), not the size asked for."""
+
+    def __init__(self, actual, expected):
+        super().__init__(f"image is {actual[0]}x{actual[1]} but {expected[0]}x{expected[1]} is expected")
+        self.actual, self.expected = actual, expected
+
+
+def decode(data, channels, max_pixels=None, formats=FORMATS, size=None, max_side=None, max_aspect=None):
     """Image bytes -> (H, W, channels) uint8, RGB or gray.
 
+    The header is checked before any pixel is decoded: `size` (width, height) if
+    the image must be exactly that, at most `max_pixels`, a longest side of at
+    most `max_side` and a longest/shortest side ratio of at most `max_aspect`.
     ValueError says what is wrong: not an image, a format outside `formats`
-    (identified by content, not by name), more than `max_pixels`, truncated data.
+    (identified by content, not by name), a size outside those bounds, truncated data.
     """
     if not data:
         raise ValueError("the image is empty (0 bytes)")
@@ -19,8 +30,15 @@ def decode(data, channels, max_pixels=None, formats=FORMATS):
         with Image.open(io.BytesIO(data)) as img:
             if img.format not in formats:
                 raise ValueError(f"unsupported image format {img.format}: use {', '.join(formats)}")
-            if max_pixels and img.width * img.height > max_pixels:
-                raise ValueError(f"image is {img.width}x{img.height}, more than {max_pixels} pixels")
+            w, h = img.width, img.height
+            if size and (w, h) != tuple(size):
+                raise WrongSize((w, h), tuple(size))
+            if max_pixels and w * h > max_pixels:
+                raise ValueError(f"image is {w}x{h}, more than {max_pixels} pixels")
+            if max_side and max(w, h) > max_side:
+                raise ValueError(f"image is {w}x{h}; its longest side may be at most {max_side} px")
+            if max_aspect and max(w, h) > max_aspect * max(1, min(w, h)):
+                raise ValueError(f"image is {w}x{h}; its sides may differ by at most {max_aspect}x")
             img.load()
             return to_array(img, channels)
     except Image.DecompressionBombError as exc:

@@ -23,6 +23,9 @@ from app.engine import imageio
 # of a side above the detected face's centre.
 FACE_SCALE = 1.07
 FACE_SHIFT = -0.12    # share of the side to move the square down (negative: up)
+# Photos are searched at most this large (longest side): the model needs 64 px, and
+# a padded square around far-apart ink in a huge photo would cost gigabytes.
+WORK_SIDE = 1024
 _cascade = None
 
 
@@ -106,8 +109,17 @@ def prepare_digit(photo, size):
 
 def prepare(photo, image_shape, kind):
     """photo (H, W, 3) uint8 RGB -> Prepared for a model of `image_shape` and `kind`
-    ("faces" or "digits")."""
+    ("faces" or "digits"). A photo larger than WORK_SIDE is searched at that size and
+    the box scaled back to the photo, so memory and time stay bounded."""
     size = image_shape[0]
+    scale = min(1.0, WORK_SIDE / max(photo.shape[:2]))
+    small = photo if scale == 1.0 else cv2.resize(
+        photo, (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA)
     if kind == "digits" or image_shape[-1] == 1:
-        return prepare_digit(photo, size)
-    return prepare_face(photo, size)
+        prepared = prepare_digit(small, size)
+    else:
+        prepared = prepare_face(small, size)
+    if scale != 1.0:
+        prepared.box = [int(round(v / scale)) for v in prepared.box]
+    return prepared

@@ -22,20 +22,37 @@ def create_app(config=None):
     elif config is not None:
         app.config.from_object(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_third_party_logs()
 
     # Handlers must be registered before init_app so that every app built gets them.
     from app.web import events  # noqa: F401
     from app.web.jobs import JobManager
     from app.web.registry import Registry
+    from app.web.security import HostGuard, guard_packets, install_http_hooks
 
     registry = Registry(app.config["MODELS_DIR"], warm_up=app.config["WARM_UP"])
     socketio.init_app(app, async_mode=app.config["ASYNC_MODE"],
                       cors_allowed_origins=app.config["CORS_ORIGINS"],
-                      max_http_buffer_size=app.config["MAX_CONTENT_LENGTH"])
-    jobs = JobManager(socketio, registry, workers=app.config["WORKERS"], max_queue=app.config["MAX_QUEUE"],
-                      time_limit=app.config["JOB_TIME_LIMIT"], async_mode=app.config["ASYNC_MODE"])
+                      max_http_buffer_size=app.config["MAX_SOCKET_BYTES"])
+    guard_packets(socketio)
+    cfg = app.config
+    jobs = JobManager(socketio, registry, workers=cfg["WORKERS"], max_queue=cfg["MAX_QUEUE"],
+                      time_limit=cfg["JOB_TIME_LIMIT"], async_mode=cfg["ASYNC_MODE"],
+                      max_job_seconds=cfg["MAX_JOB_SECONDS"], max_queue_seconds=cfg["MAX_QUEUE_SECONDS"],
+                      max_jobs_per_address=cfg["MAX_JOBS_PER_ADDRESS"],
+                      max_connections_per_address=cfg["MAX_CONNECTIONS_PER_ADDRESS"],
+                      complete_rate=cfg["COMPLETE_RATE"])
     app.extensions["regen"] = {"registry": registry, "jobs": jobs}
 
     from app.web.routes import bp
     app.register_blueprint(bp)
+    install_http_hooks(app)
+    # in front of Socket.IO's middleware too, so sockets are held to the same hosts
+    app.wsgi_app = HostGuard(app.wsgi_app, cfg["ALLOWED_HOSTS"])
     return app
+
+
+def quiet_third_party_logs():
+    """At the default level the log is Regen's own: one line per job or refusal."""
+    for name in ("engineio.server", "socketio.server", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -13,6 +13,15 @@ def _env_list(name, default):
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _env_rate(name, default):
+    """ "N/SECONDS" -> (N, SECONDS)."""
+    count, _, seconds = os.environ.get(name, default).partition("/")
+    return int(count), float(seconds or 60)
+
+
+HOST = os.environ.get("HOST", "127.0.0.1")
+
+
 class Config:
     # Random per start unless set: sessions then do not survive a restart, which is fine here.
     SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
@@ -23,8 +32,21 @@ class Config:
     JOB_TIME_LIMIT = float(os.environ.get("REGEN_JOB_TIME_LIMIT", "120"))  # seconds per job
     MAX_IMAGE_BYTES = int(os.environ.get("REGEN_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
     MAX_IMAGE_PIXELS = int(os.environ.get("REGEN_MAX_IMAGE_PIXELS", str(40_000_000)))
+    MAX_IMAGE_SIDE = int(os.environ.get("REGEN_MAX_IMAGE_SIDE", "12000"))  # longest side of an upload, px
     MAX_CONTENT_LENGTH = MAX_IMAGE_BYTES + 1024 * 1024              # HTTP uploads
+    # The socket only carries model-size images (28x28, 64x64) and masks: its own, small limit,
+    # since eventlet unmasks websocket frames in pure Python and one big frame stalls the loop.
+    MAX_SOCKET_BYTES = int(os.environ.get("REGEN_MAX_SOCKET_BYTES", str(256 * 1024)))
     CORS_ORIGINS = _env_list("CORS_ORIGINS", None)                  # None = same origin only
+    # Host headers served (DNS rebinding): the bound address, localhost and 127.0.0.1 unless set.
+    ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", sorted({HOST, "localhost", "127.0.0.1", "[::1]"}))
+    # Fairness: a job's cost is its estimated seconds (steps x restarts x the model's measured
+    # time per candidate-step); one job may cost at most MAX_JOB_SECONDS, the queue MAX_QUEUE_SECONDS.
+    MAX_JOB_SECONDS = float(os.environ.get("REGEN_MAX_JOB_SECONDS", "120"))   # = the time limit
+    MAX_QUEUE_SECONDS = float(os.environ.get("REGEN_MAX_QUEUE_SECONDS", "300"))
+    MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("REGEN_MAX_CONNECTIONS_PER_ADDRESS", "32"))
+    MAX_JOBS_PER_ADDRESS = int(os.environ.get("REGEN_MAX_JOBS_PER_ADDRESS", "4"))   # waiting or running
+    COMPLETE_RATE = _env_rate("REGEN_COMPLETE_RATE", "30/60")       # completes per address per window
     WARM_UP = os.environ.get("REGEN_WARM_UP", "1") != "0"           # trace every model at start
     TESTING = False
 

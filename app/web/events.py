@@ -1,11 +1,17 @@
-"""Socket.IO handlers: validate, then hand over to the job manager."""
+"""Socket.IO handlers: admit, validate (off the loop), then hand over to the job manager.
+
+`complete` is acknowledged: the callback gets {job, position} when the job is
+queued, or {job, error: {code, message}} when it is refused, and the refusal
+also arrives as an `error` event carrying that job id, so a page always knows
+which job a message is about.
+"""
 import logging
 import time
 
 from flask import current_app, request
 
 from app.web import socketio
-from app.web.jobs import Busy
+from app.web.jobs import Refused, new_job_id
 from app.web.protocol import ERROR_CODES, EVENTS
 from app.web.validation import RequestError, parse_cancel, parse_complete
 
@@ -19,26 +25,43 @@ def _error(code, message, job=None):
     socketio.emit(EVENTS["ERROR"], payload, to=request.sid)
 
 
+def _refuse(code, message, job):
+    """Tell the client (event and ack) and log one line."""
+    log.info("refused client=%s code=%s: %s", request.remote_addr, code, message[:200])
+    _error(code, message, job)
+    return {"job": job, "error": {"code": code, "message": message}}
+
+
 def _jobs():
     return current_app.extensions["regen"]["jobs"]
 
 
+@socketio.on("connect")
+def on_connect(auth=None):
+    if not _jobs().connect(request.sid, request.remote_addr or "?"):
+        log.info("refused client=%s code=%s: too many connections", request.remote_addr, ERROR_CODES["CLIENT_LIMIT"])
+        return False
+    return True
+
+
 @socketio.on(EVENTS["COMPLETE"])
 def on_complete(payload=None, *extra):
-    cfg = current_app.config
+    cfg, jobs = current_app.config, _jobs()
+    job_id = new_job_id()
     try:
         if extra:
             raise RequestError(ERROR_CODES["BAD_REQUEST"], "complete takes one object")
-        req = parse_complete(payload, current_app.extensions["regen"]["registry"],
-                             cfg["MAX_IMAGE_BYTES"], cfg["MAX_IMAGE_PIXELS"])
-        _jobs().submit(request.sid, req)
-    except RequestError as exc:
-        _error(exc.code, exc.message)
-    except Busy as exc:
-        _error(ERROR_CODES["BUSY"], str(exc))
+        jobs.admit(request.sid)
+        # decoding and checking images is CPU work: never on the socket loop
+        req = jobs.blocking(parse_complete, payload, current_app.extensions["regen"]["registry"],
+                            min(cfg["MAX_IMAGE_BYTES"], cfg["MAX_SOCKET_BYTES"]), cfg["MAX_IMAGE_PIXELS"])
+        job, position = jobs.submit(request.sid, req, job_id)
+        return {"job": job.id, "position": position}
+    except (RequestError, Refused) as exc:
+        return _refuse(exc.code, exc.message, job_id)
     except Exception:
         log.exception("complete failed")
-        _error(ERROR_CODES["INTERNAL"], "the server could not start the job")
+        return _refuse(ERROR_CODES["INTERNAL"], "the server could not start the job", job_id)
 
 
 @socketio.on(EVENTS["CANCEL"])
@@ -58,7 +81,7 @@ def on_ping(*args):
 
 @socketio.on("disconnect")
 def on_disconnect(*args):
-    _jobs().cancel(request.sid, reason="the client disconnected")
+    _jobs().disconnect(request.sid)
 
 
 @socketio.on_error_default

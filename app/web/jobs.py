@@ -1,8 +1,20 @@
 """The job queue: one queue, N workers, at most one active job per client.
 
-Every accepted job ends in exactly one `done` or `error` event. Engine work
-never runs on the socket loop: each chunk goes through `blocking` (eventlet's
-tpool in eventlet mode, a plain call on a worker thread in threading mode).
+Every accepted job ends in exactly one `done` or `error` event. Jobs belong to
+live connections only: a client that has disconnected can no longer submit
+(its late `complete` is dropped), and a worker skips a job whose client is gone,
+so nobody's queue slot is held by a closed socket.
+
+Admission is by cost: a job's cost is its estimated seconds, steps x restarts x
+the model's measured seconds per candidate-step (`Entry.step_seconds`). One job
+may cost at most `max_job_seconds`; the waiting jobs together `max_queue_seconds`,
+and at most `max_queue` of them. Each address may hold `max_jobs_per_address`
+jobs and send `complete_rate` = (N, seconds) completes per window. Replacing a
+client's own waiting job is always accepted: it does not grow the queue.
+
+Engine work never runs on the socket loop: each chunk, each PNG encode and the
+Telea baseline go through `blocking` (eventlet's tpool in eventlet mode, a plain
+call on a worker thread in threading mode).
 """
 import collections
 import dataclasses
@@ -18,37 +30,73 @@ from app.web.protocol import ERROR_CODES, EVENTS
 log = logging.getLogger(__name__)
 
 
-class Busy(Exception):
-    pass
+class Refused(Exception):
+    """A job not admitted: `code` from protocol.ERROR_CODES and a message for the user."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def new_job_id():
+    return uuid.uuid4().hex[:12]
 
 
 @dataclasses.dataclass(eq=False)   # jobs are compared by identity, never by their image arrays
 class Job:
     sid: str
     request: object                       # validation.JobRequest
-    id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:12])
+    address: str = "?"
+    cost: float = 0.0                     # estimated seconds
+    id: str = dataclasses.field(default_factory=new_job_id)
     submitted: float = dataclasses.field(default_factory=time.monotonic)
     cancel_reason: str | None = None      # set once: why the job must stop
     finished: bool = False                # a done/error has been sent
 
 
-def _blocking_call_for(async_mode):
+def blocking_call_for(async_mode):
+    """How to run a blocking call without stalling the socket loop."""
     if async_mode == "eventlet":
         from eventlet import tpool
         return tpool.execute
-    return lambda fn, *args: fn(*args)
+    return lambda fn, *args, **kwargs: fn(*args, **kwargs)
+
+
+class RateWindow:
+    """At most `count` events per `seconds` for each key (a sliding window)."""
+
+    def __init__(self, count, seconds):
+        self.count, self.seconds = count, seconds
+        self.times = collections.defaultdict(collections.deque)
+
+    def allow(self, key, now=None):
+        now = time.monotonic() if now is None else now
+        times = self.times[key]
+        while times and now - times[0] > self.seconds:
+            times.popleft()
+        if len(times) >= self.count:
+            return False
+        times.append(now)
+        return True
 
 
 class JobManager:
-    def __init__(self, socketio, registry, workers=1, max_queue=8, time_limit=120.0, async_mode="threading"):
+    def __init__(self, socketio, registry, workers=1, max_queue=8, time_limit=120.0, async_mode="threading",
+                 max_job_seconds=60.0, max_queue_seconds=300.0, max_jobs_per_address=4,
+                 max_connections_per_address=32, complete_rate=(30, 60.0)):
         self.socketio, self.registry = socketio, registry
         self.workers, self.max_queue, self.time_limit = workers, max_queue, time_limit
-        self.blocking = _blocking_call_for(async_mode)
+        self.max_job_seconds, self.max_queue_seconds = max_job_seconds, max_queue_seconds
+        self.max_jobs_per_address = max_jobs_per_address
+        self.max_connections_per_address = max_connections_per_address
+        self.rate = RateWindow(*complete_rate)
+        self.blocking = blocking_call_for(async_mode)
         self.lock = threading.Lock()
         self.wakeup = threading.Condition(self.lock)
         self.waiting = collections.deque()   # jobs not yet started, in order
+        self.running = []                     # jobs a worker is on
         self.active = {}                      # sid -> the client's current job (waiting or running)
-        self.running = 0
+        self.clients = {}                     # live sid -> its address
         self.started = False
         self.stopping = False
 
@@ -61,24 +109,79 @@ class JobManager:
         for _ in range(self.workers):
             self.socketio.start_background_task(self._worker)
 
+    # -- connections ----------------------------------------------------------------
+
+    def connect(self, sid, address):
+        """Register a live client; False if its address already holds too many connections."""
+        with self.lock:
+            if sum(a == address for a in self.clients.values()) >= self.max_connections_per_address:
+                return False
+            self.clients[sid] = address
+        return True
+
+    def disconnect(self, sid):
+        """Forget a client and cancel its job: nothing it queued may outlive it."""
+        with self.lock:
+            self.clients.pop(sid, None)
+        self.cancel(sid, reason="the client disconnected")
+
     # -- client actions -------------------------------------------------------------
 
-    def submit(self, sid, request):
-        """Queue a job for a client, cancelling its previous one. Raises Busy if full."""
-        self.start()
-        job = Job(sid, request)
+    def cost(self, request):
+        """Estimated seconds of a job: steps x restarts x the model's seconds per candidate-step."""
+        params = request.params
+        return params.steps * params.restarts * self.registry.entries[request.model].step_seconds
+
+    def admit(self, sid):
+        """Checks that need no decoded payload (run before any decoding); raises Refused."""
         with self.lock:
-            if len(self.waiting) >= self.max_queue:
-                raise Busy(f"the server is busy: {len(self.waiting)} jobs are waiting; try again shortly")
+            address = self.clients.get(sid)
+        if address is None:
+            raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
+        if not self.rate.allow(address):
+            raise Refused(ERROR_CODES["RATE_LIMITED"],
+                          f"more than {self.rate.count} completes in {self.rate.seconds:g} s; wait a little")
+
+    def submit(self, sid, request, job_id=None):
+        """Queue a job for a live client, replacing its previous one; returns (job, position).
+        Raises Refused (with a code) if the job is not admitted."""
+        self.start()
+        with self.lock:
+            address = self.clients.get(sid)
+            if address is None:          # it disconnected while its payload was being checked
+                raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
+            job = Job(sid, request, address, self.cost(request), **({"id": job_id} if job_id else {}))
+            if job.cost > self.max_job_seconds:
+                raise Refused(ERROR_CODES["TOO_COSTLY"],
+                              f"{request.params.steps} steps x {request.params.restarts} restarts would take "
+                              f"about {job.cost:.0f} s; the limit is {self.max_job_seconds:g} s: "
+                              "use fewer steps or restarts")
             old = self.active.get(sid)
+            replacing = old is not None and old in self.waiting
+            others = [j for j in self.waiting if j is not old]
+            if not replacing:
+                if len(self.waiting) >= self.max_queue:
+                    raise Refused(ERROR_CODES["BUSY"], f"the server is busy: {len(self.waiting)} jobs are waiting; "
+                                  "try again shortly")
+                mine = sum(j.address == address for j in list(self.active.values()) if j is not old)
+                if mine >= self.max_jobs_per_address:
+                    raise Refused(ERROR_CODES["CLIENT_LIMIT"],
+                                  f"your address already has {mine} jobs; the limit is {self.max_jobs_per_address}")
+            if sum(j.cost for j in others) + job.cost > self.max_queue_seconds and others:
+                raise Refused(ERROR_CODES["BUSY"], "the server is busy: the queue holds "
+                              f"about {sum(j.cost for j in others):.0f} s of work; try again shortly")
+            if replacing:                # take the old job's place: the queue does not grow
+                self.waiting[self.waiting.index(old)] = job
+                old.cancel_reason = "replaced by a newer job"
+            else:
+                self.waiting.append(job)
             self.active[sid] = job
-            self.waiting.append(job)
-            position = len(self.waiting) - 1
+            position = len(self.running) + self.waiting.index(job)
             self.wakeup.notify()
         if old is not None:
-            self._cancel_job(old, "replaced by a newer job")
+            self._cancel_job(old, "replaced by a newer job", already_dequeued=replacing)
         self._emit(EVENTS["QUEUED"], {"job": job.id, "position": position}, sid)
-        return job
+        return job, position
 
     def cancel(self, sid, job_id=None, reason="cancelled by the user"):
         """Cancel the client's current job (if job_id is given, only if it matches)."""
@@ -97,49 +200,67 @@ class JobManager:
 
     def stats(self):
         with self.lock:
-            return {"waiting": len(self.waiting), "running": self.running, "workers": self.workers}
+            return {"waiting": len(self.waiting), "running": len(self.running), "workers": self.workers,
+                    "clients": len(self.clients)}
 
     # -- internals ------------------------------------------------------------------
 
-    def _cancel_job(self, job, reason):
+    def _cancel_job(self, job, reason, already_dequeued=False):
         with self.lock:
             if job.cancel_reason is None:
                 job.cancel_reason = reason
-            queued = job in self.waiting
-            if queued:
+            queued = already_dequeued or job in self.waiting
+            if job in self.waiting:
                 self.waiting.remove(job)
         if queued:   # a running job reports its own end at the next chunk
             self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"], "message": reason})
             self._announce_positions()
 
-    def _finish(self, job, event, payload):
-        """Send a job's one terminal event."""
+    def _finish(self, job, event, payload, outcome=None):
+        """Send a job's one terminal event (to a client that is still there) and log it."""
         with self.lock:
             if job.finished:
                 return
             job.finished = True
             if self.active.get(job.sid) is job:
                 del self.active[job.sid]
-        self._emit(event, {"job": job.id, **payload}, job.sid)
+            live = job.sid in self.clients
+        req = job.request
+        log.info("job %s client=%s model=%s steps=%d restarts=%d outcome=%s seconds=%.2f", job.id, job.address,
+                 req.model, req.params.steps, req.params.restarts, outcome or payload.get("code", event),
+                 time.monotonic() - job.submitted)
+        if live:
+            self._emit(event, {"job": job.id, **payload}, job.sid)
 
     def _emit(self, event, payload, sid):
         self.socketio.emit(event, payload, to=sid)
 
     def _announce_positions(self):
         with self.lock:
-            positions = [(job, i) for i, job in enumerate(self.waiting)]
+            ahead = len(self.running)
+            positions = [(job, ahead + i) for i, job in enumerate(self.waiting)]
         for job, i in positions:
             self._emit(EVENTS["QUEUED"], {"job": job.id, "position": i}, job.sid)
 
     def _next_job(self):
         with self.wakeup:
-            while not self.waiting:
-                if self.stopping:
-                    return None
-                self.wakeup.wait(timeout=1.0)
-            job = self.waiting.popleft()
-            self.running += 1
-            return job
+            while True:
+                while not self.waiting:
+                    if self.stopping:
+                        return None
+                    self.wakeup.wait(timeout=1.0)
+                job = self.waiting.popleft()
+                if job.sid in self.clients and job.cancel_reason is None:
+                    self.running.append(job)
+                    return job
+                # the client left (or the job was cancelled) while it waited: never run it
+                job.cancel_reason = job.cancel_reason or "the client disconnected"
+                self.lock.release()
+                try:
+                    self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"],
+                                                        "message": job.cancel_reason})
+                finally:
+                    self.lock.acquire()
 
     def _worker(self):
         while True:
@@ -155,35 +276,47 @@ class JobManager:
                                                     "message": "the completion failed on the server"})
             finally:
                 with self.lock:
-                    self.running -= 1
+                    self.running.remove(job)
 
     def _run(self, job):
         req = job.request
         entry = self.registry.entries[req.model]
         started = time.monotonic()
         steps = iter(entry.completer.iterate(to_float(req.image), req.mask, req.params))
+
+        def next_report():
+            """The next item, with its image already encoded (off the loop)."""
+            item = next(steps)
+            return item, None if isinstance(item, Result) else imageio.encode_png(item.image)
+
         try:
             while True:
-                if job.cancel_reason:
+                if job.cancel_reason or job.sid not in self.clients:
                     return self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"],
-                                                               "message": job.cancel_reason})
+                                                               "message": job.cancel_reason or
+                                                               "the client disconnected"})
                 if time.monotonic() - started > self.time_limit:
                     return self._finish(job, EVENTS["ERROR"], {
                         "code": ERROR_CODES["TIMEOUT"],
                         "message": f"the job ran past the {self.time_limit:g} s limit; try fewer steps"})
-                item = self.blocking(next, steps)
+                item, png = self.blocking(next_report)
                 if isinstance(item, Result):
                     return self._done(job, item, started)
                 self._emit(EVENTS["PROGRESS"], {
                     "job": job.id, "step": item.step, "steps": item.steps,
-                    "losses": item.best_losses(), "image": imageio.encode_png(item.image)}, job.sid)
+                    "losses": item.best_losses(), "image": png}, job.sid)
         finally:
             steps.close()
 
     def _done(self, job, result, started):
         req = job.request
-        baseline = baselines.inpaint(req.image, req.mask, "telea")
+
+        def finish_images():
+            baseline = baselines.inpaint(req.image, req.mask, "telea")
+            return imageio.encode_png(result.image), imageio.encode_png(baseline)
+
+        image, baseline = self.blocking(finish_images)
         self._finish(job, EVENTS["DONE"], {
-            "image": imageio.encode_png(result.image), "baseline": imageio.encode_png(baseline),
+            "image": image, "baseline": baseline,
             "losses": result.losses, "seconds": round(time.monotonic() - started, 3),
-            "steps": result.steps, "stopped_early": result.early_stopped})
+            "steps": result.steps, "stopped_early": result.early_stopped}, outcome="done")

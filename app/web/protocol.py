@@ -3,6 +3,8 @@ test checks that the two agree.
 
 client -> server
   complete  {model, sample | image, mask, params?}
+            -> acknowledged with {job, position} when queued, or {job, error: {code, message}}
+            when refused (the same error also arrives as an `error` event with that job id)
             sample: a sample id of the model; image: PNG/JPEG/WebP bytes at the
             model's size; mask: PNG bytes of the image's size, white = hole;
             params: {steps, restarts, lambda, lr, blend, seed, fast}, all optional;
@@ -11,7 +13,7 @@ client -> server
   cancel    {} or {job}
   ping      {} -> acknowledged with {time}: lets a client measure round trips
 server -> client
-  queued    {job, position}            position 0 = running next
+  queued    {job, position}            position = jobs ahead of it, running ones included
   progress  {job, step, steps, losses: {contextual, perceptual, total}, image}
             the first, at step 0, shows the encoder's guess where the model has one
   done      {job, image, baseline, losses, seconds, steps, stopped_early}
@@ -40,6 +42,9 @@ ERROR_CODES = {
     "UNKNOWN_SAMPLE": "unknown_sample",
     "BAD_IMAGE": "bad_image",          # not an image, wrong format or size, corrupt
     "BUSY": "busy",                    # the queue is full; try again later
+    "TOO_COSTLY": "too_costly",        # steps x restarts would run past the per-job cost ceiling
+    "RATE_LIMITED": "rate_limited",    # too many completes from one address in the window
+    "CLIENT_LIMIT": "client_limit",    # too many jobs or connections from one address
     "CANCELLED": "cancelled",          # stopped by the user, a newer job or a disconnect
     "TIMEOUT": "timeout",              # the job ran past the time limit
     "INTERNAL": "internal",            # a server fault; details are in the server log
@@ -52,4 +57,5 @@ LIMITS = {
     "lambda": (0.0, 10.0),
     "lr": (1e-6, 10.0),
     "name_length": 64,
+    "aspect": 20,        # longest side / shortest side of an uploaded photo
 }

@@ -3,13 +3,18 @@ import dataclasses
 import logging
 import os
 import re
+import time
+
+import numpy as np
 
 from app.engine import imageio
-from app.engine.completion import Completer
+from app.engine.completion import PLAIN_SEARCH, CompletionParams, Completer
 from app.engine.model import check_name, list_models, load_model
 
 log = logging.getLogger(__name__)
 SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Seconds per candidate-step assumed for a model that was not timed (no warm-up).
+DEFAULT_STEP_SECONDS = 0.002
 
 
 @dataclasses.dataclass
@@ -17,12 +22,27 @@ class Entry:
     model: object
     completer: Completer
     samples: dict           # sample id -> absolute path of the PNG
+    step_seconds: float = DEFAULT_STEP_SECONDS   # measured seconds per candidate-step (the job cost unit)
 
     def sample_image(self, sample_id):
         """(H, W, C) uint8 of a sample; KeyError if the id is not one of the model's."""
         if not isinstance(sample_id, str) or not SAMPLE_ID_RE.match(sample_id):
             raise KeyError(sample_id)
         return imageio.read(self.samples[sample_id], self.model.image_shape[-1])
+
+
+def time_candidate_step(completer, steps=20, restarts=16):
+    """Seconds per candidate-step of the plain search, timed on a blank image."""
+    h, w, c = completer.model.image_shape
+    mask = np.ones((h, w), np.float32)
+    mask[h // 4:3 * h // 4, w // 4:3 * w // 4] = 0
+    params = CompletionParams(steps=steps, restarts=restarts, seed=0, blend=False, **PLAIN_SEARCH)
+    for _ in completer.iterate(np.zeros((h, w, c), np.float32), mask, params):
+        pass                                   # traces this batch size; the second run is timed
+    started = time.perf_counter()
+    for _ in completer.iterate(np.zeros((h, w, c), np.float32), mask, params):
+        pass
+    return (time.perf_counter() - started) / (steps * restarts)
 
 
 class Registry:
@@ -36,10 +56,12 @@ class Registry:
                 log.error("skipping model %s: %s", name, exc)
                 continue
             completer = Completer(model)
+            step_seconds = DEFAULT_STEP_SECONDS
             if warm_up:
                 completer.warm_up()
-            self.entries[name] = Entry(model, completer, self._samples(model))
-            log.info("loaded model %s %s", name, model.image_shape)
+                step_seconds = time_candidate_step(completer)
+            self.entries[name] = Entry(model, completer, self._samples(model), step_seconds)
+            log.info("loaded model %s %s (%.2f ms per candidate-step)", name, model.image_shape, 1000 * step_seconds)
 
     def _samples(self, model):
         folder = os.path.join(model.folder, "samples")

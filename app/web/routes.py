@@ -1,13 +1,15 @@
 """HTTP routes: the page, the model list, samples, face/digit preparation and health."""
+import cv2
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 
 from app.engine import imageio
 from app.engine.completion import CompletionParams
 from app.engine.prepare import prepare
-from app.web.protocol import ERROR_CODES
+from app.web.protocol import ERROR_CODES, LIMITS
 from app.web.registry import SAMPLE_ID_RE
 
 bp = Blueprint("regen", __name__)
+MAX_ASPECT = LIMITS["aspect"]
 
 
 def _registry():
@@ -63,12 +65,23 @@ def prepare_upload():
     original, face_found: bool, inverted: bool}.
     """
     entry = _entry(request.args.get("model", ""))
+    if request.content_length is None:
+        # a chunked upload has no length to check against the limit before reading it
+        abort(411, description="send the image with a Content-Length header (no chunked uploads)")
     data = request.get_data(cache=False)
+    cfg = current_app.config
+    blocking = current_app.extensions["regen"]["jobs"].blocking
+
+    def decode_and_prepare():
+        photo = imageio.decode(data, 3, max_pixels=cfg["MAX_IMAGE_PIXELS"], max_side=cfg["MAX_IMAGE_SIDE"],
+                               max_aspect=MAX_ASPECT)
+        return prepare(photo, entry.model.image_shape, entry.model.summary()["kind"])
+
     try:
-        photo = imageio.decode(data, 3, max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
-    except ValueError as exc:
-        return jsonify({"code": ERROR_CODES["BAD_IMAGE"], "message": str(exc)}), 400
-    prepared = prepare(photo, entry.model.image_shape, entry.model.summary()["kind"])
+        prepared = blocking(decode_and_prepare)   # decoding and OpenCV work stay off the socket loop
+    except (ValueError, cv2.error, MemoryError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else "the image could not be processed"
+        return jsonify({"code": ERROR_CODES["BAD_IMAGE"], "message": message}), 400
     return jsonify({"image": "data:image/png;base64," + prepared.png_base64(), "box": prepared.box,
                     "face_found": prepared.face_found, "inverted": prepared.inverted})
 
@@ -78,9 +91,3 @@ def healthz():
     ext = current_app.extensions["regen"]
     return jsonify({"status": "ok", "models": _registry().names(), "jobs": ext["jobs"].stats()})
 
-
-@bp.errorhandler(404)
-@bp.errorhandler(413)
-def http_error(exc):
-    return jsonify({"code": "not_found" if exc.code == 404 else "too_large",
-                    "message": exc.description}), exc.code

@@ -89,9 +89,13 @@ def _image_bytes(value, what, max_bytes):
     return bytes(value)
 
 
-def decode_checked(data, channels, what, max_pixels):
+def decode_checked(data, channels, what, max_pixels, size, hint):
+    """Decode socket image bytes that must be exactly `size` (w, h): the header is
+    checked first, so an oversized image is refused without decoding it."""
     try:
-        return imageio.decode(data, channels, max_pixels=max_pixels)
+        return imageio.decode(data, channels, max_pixels=max_pixels, size=size)
+    except imageio.WrongSize as exc:
+        raise bad(f"{what} is {exc.actual[0]}x{exc.actual[1]} but {hint}", ERROR_CODES["BAD_IMAGE"]) from None
     except ValueError as exc:
         raise bad(f"{what}: {exc}", ERROR_CODES["BAD_IMAGE"]) from None
 
@@ -117,16 +121,12 @@ def parse_complete(payload, registry, max_bytes, max_pixels):
             raise bad(f"model {name} has no sample {str(payload['sample'])[:64]!r}",
                       ERROR_CODES["UNKNOWN_SAMPLE"]) from None
     else:
-        image = decode_checked(_image_bytes(payload["image"], "image", max_bytes), c, "image", max_pixels)
-        if image.shape[:2] != (h, w):
-            raise bad(f"image is {image.shape[1]}x{image.shape[0]} but model {name} takes {w}x{h}; "
-                      "crop it with /api/prepare first", ERROR_CODES["BAD_IMAGE"])
+        image = decode_checked(_image_bytes(payload["image"], "image", max_bytes), c, "image", max_pixels, (w, h),
+                               f"model {name} takes {w}x{h}; crop it with /api/prepare first")
     if "mask" not in payload:
         raise bad("mask is required: PNG bytes, white = hole")
-    hole = decode_checked(_image_bytes(payload["mask"], "mask", max_bytes), 1, "mask", max_pixels)
-    if hole.shape[:2] != image.shape[:2]:
-        raise bad(f"mask is {hole.shape[1]}x{hole.shape[0]} but the image is {w}x{h}; "
-                  "masks are never resized", ERROR_CODES["BAD_IMAGE"])
+    hole = decode_checked(_image_bytes(payload["mask"], "mask", max_bytes), 1, "mask", max_pixels, (w, h),
+                          f"the image is {w}x{h}; masks are never resized")
     mask = mask_from_hole_image(hole[..., 0])
     try:
         check_inputs(to_float(image), mask, entry.model.image_shape)

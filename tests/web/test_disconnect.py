@@ -15,7 +15,7 @@ def test_disconnect_mid_job_frees_the_worker(app):
     deadline = time.monotonic() + 10
     while jobs.stats()["running"] and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert jobs.stats() == {"waiting": 0, "running": 0, "workers": 1}, "freed within one chunk"
+    assert jobs.stats() == {"waiting": 0, "running": 0, "workers": 1, "clients": 0}, "freed within one chunk"
     second = socketio.test_client(app)
     second.emit(EVENTS["COMPLETE"], complete_payload())
     assert wait_for(second, EVENTS["DONE"])[-1][0] == EVENTS["DONE"]

@@ -45,7 +45,7 @@ def test_model_assets(client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["models"] == ["tiny", "tiny-gray"]
-    assert body["jobs"] == {"waiting": 0, "running": 0, "workers": 1}
+    assert body["jobs"] == {"waiting": 0, "running": 0, "workers": 1, "clients": 0}
 
 
 def test_prepare_digit_inverts_light_backgrounds(client):
