@@ -20,7 +20,7 @@ def free_port():
 
 @contextlib.contextmanager
 def running_server(models_dir, mode="eventlet", timeout=120, **env):
-    """Yield (url, pid) of a server started as users start it; stop it afterwards.
+    """Yield (url, pid, log: its output file) of a server started as users start it; stop it afterwards.
 
     The server's output goes to a temporary log file, removed once the server
     stops unless it failed to start (the error names the file)."""
@@ -43,7 +43,7 @@ def running_server(models_dir, mode="eventlet", timeout=120, **env):
                     raise RuntimeError(f"server did not start; see {log.name}") from None
                 time.sleep(0.3)
         started = True
-        yield types.SimpleNamespace(url=url, pid=proc.pid)
+        yield types.SimpleNamespace(url=url, pid=proc.pid, log=log.name)
     finally:
         proc.terminate()
         try:

@@ -1,14 +1,17 @@
 """Many clients at once against a real server.
 
-    python -m bench.server_load [--model faces] [--clients 20] [--steps 100] [--restarts 4] [--json OUT]
+    python -m bench.server_load [--model faces] [--clients 20] [--steps 100] [--restarts 4]
+        [--mode eventlet|threading] [--json OUT]
 
-Starts `python wsgi.py` (eventlet) on a free loopback port; N python-socketio
+Starts `python wsgi.py` on a free loopback port; N python-socketio
 clients connect and submit a job at the same moment. Every client must end with
 `done` or with an `error` whose code is `busy`; none may hang; the server must
 still answer /healthz; and no job may be lost: every accepted job (one that got
 `queued`) ends in exactly one `done` or `error`. Bounded in count and time; it
-stops by itself. Reports accepted, done, busy, errors, p50/p95 time to done and
-the server's memory before and after.
+stops by itself. Reports accepted, done, busy, errors, p50/p95 time to done,
+a bystander's ping round trip (one more client pinging every 50 ms throughout)
+and the server's memory before and after. The clients all come from 127.0.0.1,
+so the per-address limits are lifted to stand for N users (LOAD_ENV).
 """
 import argparse
 import json
@@ -27,6 +30,35 @@ from bench.server_latency import payload
 from bench.output import command_line, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# N clients on one loopback address stand for N users: lift the per-address limits
+LOAD_ENV = {"REGEN_MAX_JOBS_PER_ADDRESS": 1000, "REGEN_MAX_CONNECTIONS_PER_ADDRESS": 1000,
+            "REGEN_COMPLETE_RATE": "1000/60"}
+
+
+class Bystander:
+    """A client that pings every `interval` s until stopped; round trips in ms."""
+
+    def __init__(self, url, interval=0.05):
+        self.client, self.interval = socketio.Client(), interval
+        self.client.connect(url, transports=["websocket"])
+        self.times, self.stopped = [], threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped.is_set():
+            started = time.perf_counter()
+            self.client.call(EVENTS["PING"], {}, timeout=60)
+            self.times.append(1000 * (time.perf_counter() - started))
+            self.stopped.wait(self.interval)
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(70)
+        self.client.disconnect()
+        t = np.array(self.times or [float("nan")])
+        return {"n": len(self.times), "p50": float(np.percentile(t, 50)), "p95": float(np.percentile(t, 95)),
+                "max": float(t.max())}
 
 
 def rss_mb(pid):
@@ -58,11 +90,12 @@ class LoadClient:
         return ends
 
 
-def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout=600, **env):
+def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout=600, mode="eventlet", **env):
     """Returns the report dict; raises AssertionError if a contract is broken."""
     job = payload(model, size, {"steps": steps, "restarts": restarts})
-    with running_server(models_dir, mode="eventlet", **env) as server:
+    with running_server(models_dir, mode=mode, **{**LOAD_ENV, **env}) as server:
         before = rss_mb(server.pid)
+        bystander = Bystander(server.url)
         loads = [LoadClient(server.url) for _ in range(clients)]
         barrier = threading.Barrier(clients)
         started = {}
@@ -81,6 +114,7 @@ def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout
         for c in loads:
             c.ended.wait(max(0.0, deadline - time.perf_counter()))
         time.sleep(0.5)   # let any duplicate terminal event arrive, so it would be counted
+        pings = bystander.stop()
         health = json.loads(urllib.request.urlopen(server.url + "/healthz", timeout=10).read())
         after = rss_mb(server.pid)
         for c in loads:
@@ -95,7 +129,8 @@ def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout
                     if c.outcome() and c.outcome()[0][0] == EVENTS["ERROR"] and c not in busy]
     times = [next(t for n, _, t in c.events if n == EVENTS["DONE"]) - started[c] for c in done]
     return {
-        "clients": clients, "steps": steps, "restarts": restarts,
+        "mode": mode, "clients": clients, "steps": steps, "restarts": restarts,
+        "bystander_ping_ms": pings,
         "accepted": len(accepted), "done": len(done), "busy": len(busy), "errors": len(other_errors),
         "error_details": other_errors[:5], "hangs": hangs, "lost": lost,
         "crashed": health.get("status") != "ok",
@@ -111,13 +146,14 @@ def main(argv=None):
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--restarts", type=int, default=4)
+    p.add_argument("--mode", choices=["eventlet", "threading"], default="eventlet")
     p.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
     p.add_argument("--json")
     args = p.parse_args(argv)
     command = command_line("bench.server_load", argv)
     with open(os.path.join(args.models_dir, args.model, "manifest.json")) as f:
         size = json.load(f)["image_shape"][0]
-    report = run_load(args.models_dir, args.model, size, args.clients, args.steps, args.restarts)
+    report = run_load(args.models_dir, args.model, size, args.clients, args.steps, args.restarts, mode=args.mode)
     print(json.dumps(report, indent=2))
     write_json(args.json, report, command)
     return 0 if report["hangs"] == report["lost"] == 0 and not report["crashed"] else 1
