@@ -94,11 +94,15 @@ class Progress:
     image: np.ndarray           # (H, W, C) uint8: known pixels + the best candidate's fill
     fill: np.ndarray            # (H, W, C) float32 in [-1, 1]: G(z_best)
     z: np.ndarray               # (latent_dim,) float32: z_best
+    lam: float = 0.0            # the weight of the perceptual term in total
 
     def best_losses(self):
+        """The best candidate's terms: total = contextual + lam * perceptual + anchor,
+        anchor being the pull toward the encoder's guess (0 on the plain search)."""
         i = self.best
-        return {"contextual": float(self.contextual[i]), "perceptual": float(self.perceptual[i]),
-                "total": float(self.total[i])}
+        contextual, perceptual, total = float(self.contextual[i]), float(self.perceptual[i]), float(self.total[i])
+        return {"contextual": contextual, "perceptual": perceptual,
+                "anchor": max(0.0, total - contextual - self.lam * perceptual), "total": total}
 
 
 @dataclasses.dataclass
@@ -253,7 +257,7 @@ class Completer:
             best = 0 if step == 0 and guessed else int(np.argmin(total))
             fill = images[best].numpy()
             progress = Progress(step, params.steps, ctx.numpy(), perc.numpy(), total, best,
-                                to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy())
+                                to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy(), params.lam)
             # Adam can leave the best candidate a little worse than it once was (it
             # jitters around a stiff anchor): the result is the best state reported.
             if kept is None or total[best] <= kept.total[kept.best]:

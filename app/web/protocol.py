@@ -14,7 +14,8 @@ client -> server
   ping      {} -> acknowledged with {time}: lets a client measure round trips
 server -> client
   queued    {job, position}            position = jobs ahead of it, running ones included
-  progress  {job, step, steps, losses: {contextual, perceptual, total}, image}
+  progress  {job, step, steps, losses: {contextual, perceptual, anchor, total}, image}
+            total = contextual + lambda * perceptual + anchor (the pull toward the encoder's guess)
             the first, at step 0, shows the encoder's guess where the model has one
   done      {job, image, baseline, losses, seconds, steps, stopped_early}
             baseline: OpenCV Telea's fill of the same hole, for comparison
@@ -34,7 +35,7 @@ EVENTS = {
 COMPLETE_KEYS = ("model", "sample", "image", "mask", "params")
 PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed", "fast")
 CANCEL_KEYS = ("job",)
-LOSS_KEYS = ("contextual", "perceptual", "total")
+LOSS_KEYS = ("contextual", "perceptual", "anchor", "total")
 
 ERROR_CODES = {
     "BAD_REQUEST": "bad_request",      # malformed payload, unknown key, value out of range

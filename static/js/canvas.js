@@ -13,6 +13,18 @@ export function drawPixelated(canvas, source) {
   ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
 }
 
+/** A copy of `image` (size x size) with the pixels of `hole` painted grey. */
+export function maskedCanvas(image, hole, size) {
+  const c = document.createElement("canvas");
+  c.width = c.height = size;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(image, 0, 0);
+  const data = ctx.getImageData(0, 0, size, size);
+  hole.forEach((v, i) => { if (v) data.data.set([128, 128, 128, 255], i * 4); });
+  ctx.putImageData(data, 0, 0);
+  return c;
+}
+
 export class MaskEditor {
   constructor(canvas, onChange = () => {}) {
     this.canvas = canvas;
@@ -27,6 +39,7 @@ export class MaskEditor {
     this.overlay = document.createElement("canvas");
     canvas.addEventListener("pointerdown", (e) => this.#down(e));
     canvas.addEventListener("pointermove", (e) => this.#move(e));
+    canvas.addEventListener("pointerleave", () => { this.hover = null; this.render(); });
     window.addEventListener("pointerup", (e) => this.#up(e));
   }
 
@@ -83,15 +96,16 @@ export class MaskEditor {
   }
 
   /** The image with the hole painted grey, for the comparison strip. */
-  maskedCanvas() {
-    const c = document.createElement("canvas");
-    c.width = c.height = this.size;
-    const ctx = c.getContext("2d");
-    ctx.drawImage(this.image, 0, 0);
-    const data = ctx.getImageData(0, 0, this.size, this.size);
-    this.hole.forEach((v, i) => { if (v) data.data.set([128, 128, 128, 255], i * 4); });
-    ctx.putImageData(data, 0, 0);
-    return c;
+  maskedCanvas() { return maskedCanvas(this.image, this.hole, this.size); }
+
+  /** A copy of the image and the hole as they are now: what a job was sent. */
+  snapshot() {
+    const image = document.createElement("canvas");
+    image.width = image.height = this.size;
+    image.getContext("2d").drawImage(this.image, 0, 0);
+    const hole = this.hole.slice();
+    const size = this.size;
+    return { image, hole, size, maskedCanvas: () => maskedCanvas(image, hole, size) };
   }
 
   render(preview = null) {
@@ -107,6 +121,22 @@ export class MaskEditor {
     octx.putImageData(data, 0, 0);
     this.ctx.imageSmoothingEnabled = false;
     this.ctx.drawImage(this.overlay, 0, 0, this.canvas.width, this.canvas.height);
+    this.#drawCursor();
+  }
+
+  /** The brush's footprint as a ring under the pointer (brush and eraser). */
+  #drawCursor() {
+    if (!this.hover || this.tool === "rect") return;
+    const scale = this.canvas.width / this.size;
+    const [x, y] = this.hover;
+    this.ctx.save();
+    this.ctx.beginPath();
+    this.ctx.arc((x + 0.5) * scale, (y + 0.5) * scale, Math.max(1, (this.brush / 2) * scale), 0, 2 * Math.PI);
+    this.ctx.lineWidth = 2;
+    this.ctx.strokeStyle = this.tool === "eraser" ? "#ffffff" : "#ff00aa";
+    this.ctx.setLineDash(this.tool === "eraser" ? [4, 3] : []);
+    this.ctx.stroke();
+    this.ctx.restore();
   }
 
   #edit(fn) {
@@ -149,8 +179,10 @@ export class MaskEditor {
   }
 
   #move(e) {
-    if (!this.drag) return;
+    if (!this.ready) return;
     const p = this.#pixel(e);
+    this.hover = p;
+    if (!this.drag) { this.render(); return; }
     if (this.tool === "rect") {
       this.render(this.#rect(this.drag.start, p));
     } else {

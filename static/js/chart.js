@@ -1,9 +1,17 @@
-// The live loss plot: total, contextual and perceptual loss of the best candidate per step.
-const SERIES = [
+// The live loss plot of the best candidate per step: its total and the terms that
+// make it up, total = contextual + λ·perceptual + anchor (the pull toward the
+// encoder's guess, zero on the plain search), so the lines add up.
+export const SERIES = [
   { key: "total", label: "total", color: "#e4572e" },
   { key: "contextual", label: "contextual", color: "#2e86ab" },
-  { key: "perceptual", label: "λ·perceptual term", color: "#76b041", scaled: true },
+  { key: "perceptual", label: "λ·perceptual", color: "#76b041", scaled: true },
+  { key: "anchor", label: "anchor (encoder prior)", color: "#9b5de5" },
 ];
+
+/** The plotted value of each series for one report: {key: y}. */
+export function plotted(losses, lambda) {
+  return Object.fromEntries(SERIES.map((s) => [s.key, s.scaled ? losses[s.key] * lambda : (losses[s.key] ?? 0)]));
+}
 
 export class LossChart {
   constructor(canvas) {
@@ -35,12 +43,17 @@ export class LossChart {
   }
 
   add(step, losses) {
-    SERIES.forEach((s, i) => {
-      const y = s.scaled ? losses[s.key] * this.lambda : losses[s.key];
-      this.chart.data.datasets[i].data.push({ x: step, y });
-    });
+    const values = plotted(losses, this.lambda);
+    SERIES.forEach((s, i) => this.chart.data.datasets[i].data.push({ x: step, y: values[s.key] }));
+    // λ·log(1 − D) is ≤ 0 but tiny beside the rest: keep the axis at 0 unless it is not
+    const ys = this.chart.data.datasets.flatMap((ds) => ds.data.map((p) => p.y));
+    const top = Math.max(...ys), bottom = Math.min(...ys);
+    this.chart.options.scales.y.min = bottom < -0.02 * Math.max(top, 1e-9) ? undefined : 0;
     this.chart.update("none");
   }
 
   get points() { return this.chart.data.datasets[0].data.length; }
+
+  /** The plotted points, {label: [{x, y}]}, for tests. */
+  get series() { return Object.fromEntries(this.chart.data.datasets.map((ds) => [ds.label, ds.data])); }
 }

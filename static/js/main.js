@@ -1,50 +1,85 @@
 // The page: wires the mask editor, the image source, the socket and the chart together.
+// Every view update of a job goes through `app.job` (job.js): the page only shows
+// events of the job the server acknowledged to it, and nothing once that job ended.
 import { drawPixelated, MaskEditor } from "./canvas.js";
 import { LossChart } from "./chart.js";
+import { Job } from "./job.js";
 import { ERROR_CODES } from "./protocol.js";
 import { Presenter } from "./presenter.js";
 import { connect } from "./socket.js";
 import { Source } from "./source.js";
 import { $, bitmapFromBytes, pasteBack, readParams, setStatus, showResults, toast } from "./ui.js";
 
-const app = { job: null, running: false };
+const app = {};
+
+app.job = new Job((state) => {
+  const active = app.job.active;
+  $("complete").disabled = active;
+  $("stop").disabled = !active;
+  document.body.classList.toggle("running", active);
+});
+Object.defineProperty(app, "running", { get: () => app.job.active });
 
 app.editor = new MaskEditor($("mask-canvas"), (ed) => {
   $("hole-share").textContent = ed.ready ? `hole: ${(ed.holeShare * 100).toFixed(0)}% of the image` : "";
 });
+// Changing the image, its source or the model while a job runs stops that job: the
+// result would belong to an image no longer on screen, and the user asked for the new one.
 app.source = new Source(app.editor, () => {
+  const stopped = app.job.active && stopJob("you picked another image");
   $("results").hidden = true;
   drawPixelated($("live-canvas"), app.editor.image);
-  setStatus("Paint the part to regenerate, or pick a preset, then press Complete.");
+  setStatus(`${stopped ? "Stopped: you picked another image. " : ""}` +
+            "Paint the part to regenerate, or pick a preset, then press Complete.");
 });
 app.chart = new LossChart($("loss-chart"));
 app.presenter = new Presenter(app);
 
-function setRunning(running) {
-  app.running = running;
-  $("complete").disabled = running;
-  $("stop").disabled = !running;
-  document.body.classList.toggle("running", running);
-}
-
+/** Start a completion, unless one is already on its way (button, Enter and auto demo alike). */
 app.complete = async () => {
+  if (app.job.active) { toast("A completion is already running: press Stop first.", { error: false }); return false; }
   if (!app.editor.ready) return toast("Pick an image first.");
   if (!app.editor.holeCount) return toast("Paint a hole first, or pick a preset.");
   if (app.editor.holeCount === app.editor.size ** 2) return toast("Keep part of the image: the whole image is masked.");
   if (!app.socket.connected) return toast("Not connected to the server.");
+  const ticket = app.job.begin();          // from here on a second press is refused
   const params = readParams();
-  const payload = { model: app.source.model.name, ...app.source.imageField(), mask: await app.editor.maskPNG(), params };
-  app.job = null;
+  app.subject = { source: app.source.current, model: app.source.model, editor: app.editor.snapshot() };
   app.chart.reset(params.steps ?? 1, params.lambda ?? 0);
   $("progress").value = 0;
-  setRunning(true);
   setStatus("Sending…");
-  app.socket.complete(payload);
+  const payload = {
+    model: app.subject.model.name, ...app.source.imageField(), mask: await app.editor.maskPNG(), params,
+  };
+  if (!app.job.isCurrent(ticket)) return false;     // stopped while the mask was encoded
+  const ack = await app.socket.complete(payload);
+  app.job.acknowledged(ticket, ack);
+  if (ack.error && app.job.state === "error" && app.job.ticket === ticket) showError(ack.error);
+  else if (app.job.isCurrent(ticket)) showQueued(ack);
+  return true;
 };
 
-function mine(msg) {
-  if (app.job === null && msg.job) app.job = msg.job;
-  return msg.job === app.job;
+/** End the active job here and ask the server to cancel it; false if none was active. */
+function stopJob(why) {
+  const id = app.job.id;
+  if (!app.job.end("cancelled")) return false;
+  if (id) app.socket.cancel(id);
+  else app.socket.cancel();                 // not acknowledged yet: the server cancels this client's job
+  $("progress").value = 0;
+  setStatus(`Stopped: ${why}.`);
+  app.presenter.jobEnded();
+  return true;
+}
+
+function showQueued(msg) {
+  setStatus(msg.position > 0 ? `Queued: ${msg.position} job(s) ahead of yours.` : "Starting…");
+}
+
+function showError(err) {
+  const stopped = err.code === ERROR_CODES.CANCELLED;
+  setStatus(stopped ? `Stopped: ${err.message}.` : `Error: ${err.message}`);
+  if (!stopped) toast(err.message);
+  app.presenter.jobEnded();
 }
 
 app.socket = connect({
@@ -52,47 +87,43 @@ app.socket = connect({
   disconnect: (why) => {
     $("connection").textContent = "offline";
     $("connection").className = "pill bad";
-    if (app.running) { setRunning(false); toast(`Lost the connection to the server (${why}).`); }
+    if (app.job.end("error")) { setStatus("Lost the connection to the server."); toast(`Lost the connection to the server (${why}).`); }
   },
-  queued: (msg) => {
-    if (!mine(msg)) return;
-    setStatus(msg.position > 0 ? `Queued: ${msg.position} job(s) ahead of yours.` : "Starting…");
-  },
-  progress: async (msg) => {
-    if (!mine(msg)) return;
-    drawPixelated($("live-canvas"), await bitmapFromBytes(msg.image));
-    app.chart.add(msg.step, msg.losses);
-    $("progress").value = msg.step / msg.steps;
-    setStatus(msg.step === 0 && app.source.model?.encoder
+  queued: (msg) => app.job.route(msg, showQueued),
+  progress: (msg) => app.job.route(msg, async (m) => {
+    const ticket = app.job.ticket;
+    app.job.running();
+    const bitmap = await bitmapFromBytes(m.image);
+    if (!app.job.isCurrent(ticket)) return;           // stopped or replaced while decoding
+    drawPixelated($("live-canvas"), bitmap);
+    app.chart.add(m.step, m.losses);
+    $("progress").value = m.step / m.steps;
+    setStatus(m.step === 0 && app.subject.model?.encoder
       ? "The encoder's guess · refining…"
-      : `Step ${msg.step} / ${msg.steps} · loss ${msg.losses.total.toFixed(3)}`);
-  },
-  done: async (msg) => {
-    if (!mine(msg)) return;
-    setRunning(false);
+      : `Step ${m.step} / ${m.steps} · loss ${m.losses.total.toFixed(3)}`);
+  }),
+  done: (msg) => app.job.route(msg, async (m) => {
+    const ticket = app.job.ticket;
+    const result = await bitmapFromBytes(m.image);
+    if (!app.job.isCurrent(ticket)) return;
+    app.job.end("done");
     $("progress").value = 1;
-    const result = await bitmapFromBytes(msg.image);
     drawPixelated($("live-canvas"), result);
-    const src = app.source.current;
-    const pasted = src.kind === "upload"
-      ? pasteBack(src.photo, src.box, result, app.editor.hole, app.editor.size) : null;
-    await showResults(app.editor, msg, pasted);
-    setStatus(`Done in ${msg.seconds.toFixed(1)} s.`);
-    document.body.dataset.state = "done";
+    const { source, editor } = app.subject;
+    const pasted = source.kind === "upload"
+      ? pasteBack(source.photo, source.box, result, editor.hole, editor.size, source.inverted) : null;
+    await showResults(editor, m, pasted);
+    setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     app.presenter.jobEnded();
-  },
+  }),
   error: (msg) => {
-    if (msg.job && !mine(msg)) return;
-    setRunning(false);
-    const stopped = msg.code === ERROR_CODES.CANCELLED;
-    setStatus(stopped ? `Stopped: ${msg.message}.` : `Error: ${msg.message}`);
-    if (!stopped) toast(msg.message);
-    app.presenter.jobEnded();
+    if (!msg.job) { toast(msg.message); return; }   // about no job in particular (a malformed packet)
+    app.job.route(msg, (m) => { app.job.end(m.code === ERROR_CODES.CANCELLED ? "cancelled" : "error", m); showError(m); });
   },
 });
 
 $("complete").addEventListener("click", () => app.complete());
-$("stop").addEventListener("click", () => { app.presenter.toggleDemo(false); app.socket.cancel(app.job); });
+$("stop").addEventListener("click", () => { app.presenter.toggleDemo(false); stopJob("cancelled by the user"); });
 for (const btn of document.querySelectorAll("[data-tool]")) {
   btn.addEventListener("click", () => selectTool(btn.dataset.tool));
 }
@@ -104,6 +135,12 @@ $("clear").addEventListener("click", () => app.editor.clear());
 $("undo").addEventListener("click", () => app.editor.undo());
 $("redo").addEventListener("click", () => app.editor.redo());
 $("brush-size").addEventListener("input", (e) => setBrush(parseInt(e.target.value, 10)));
+// a slider or a checkbox keeps no keys for itself: give the shortcuts back once it is used
+for (const el of document.querySelectorAll("input[type=range], input[type=checkbox]")) {
+  el.addEventListener("change", () => el.blur());
+  el.addEventListener("pointerup", () => el.blur());
+}
+$("params").addEventListener("submit", (e) => e.preventDefault());   // Enter is handled below
 
 function selectTool(tool) {
   app.editor.setTool(tool);
@@ -118,21 +155,36 @@ function setBrush(size) {
 
 const PRESET_KEYS = ["center", "left", "right", "top", "bottom", "random80", "eyes", "mouth"];
 
+/** The preset a digit key names, if its button is shown for this model. */
+function presetForKey(key) {
+  const n = parseInt(key, 10);
+  if (!(n >= 1 && n <= PRESET_KEYS.length)) return null;
+  const button = document.querySelector(`[data-preset="${PRESET_KEYS[n - 1]}"]`);
+  return button && button.offsetParent !== null ? PRESET_KEYS[n - 1] : null;
+}
+
 document.addEventListener("keydown", (e) => {
-  if (e.target.closest("input, select, textarea")) return;
+  if ($("help").open) {                       // the dialog is modal: its own keys only
+    if (e.key === "Escape" || e.key === "?") { e.preventDefault(); $("help").close(); }
+    return;
+  }
+  const field = e.target.closest?.("input, select, textarea");
+  if (field && e.key === "Enter" && field.form === $("params")) { e.preventDefault(); app.complete(); return; }
+  if (field && !["range", "checkbox"].includes(field.type)) return;   // typing in a field
+  if (field?.type === "range" && e.key.startsWith("Arrow")) return;  // the slider's own keys
   const ctrl = e.ctrlKey || e.metaKey;
   if (ctrl && e.key.toLowerCase() === "z") { e.preventDefault(); return e.shiftKey ? app.editor.redo() : app.editor.undo(); }
   if (ctrl) return;
   const actions = {
-    Enter: () => app.complete(), Escape: () => app.running && $("stop").click(),
+    Enter: () => app.complete(), Escape: () => app.job.active && $("stop").click(),
     b: () => selectTool("brush"), e: () => selectTool("eraser"), r: () => selectTool("rect"),
     "[": () => setBrush(app.editor.brush - 1), "]": () => setBrush(app.editor.brush + 1),
     i: () => app.editor.invert(), c: () => app.editor.clear(),
     ArrowRight: () => app.source.next(1), ArrowLeft: () => app.source.next(-1),
     p: () => app.presenter.togglePresenter(), d: () => app.presenter.toggleDemo(), "?": () => app.presenter.toggleHelp(),
   };
-  const preset = parseInt(e.key, 10);
-  if (preset >= 1 && preset <= PRESET_KEYS.length) return app.editor.preset(PRESET_KEYS[preset - 1]);
+  const preset = presetForKey(e.key);
+  if (preset) { e.preventDefault(); return app.editor.preset(preset); }
   if (actions[e.key]) { e.preventDefault(); actions[e.key](); }
 });
 

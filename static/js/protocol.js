@@ -12,7 +12,7 @@ export const EVENTS = {
 export const COMPLETE_KEYS = ["model", "sample", "image", "mask", "params"];
 export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed", "fast"];
 export const CANCEL_KEYS = ["job"];
-export const LOSS_KEYS = ["contextual", "perceptual", "total"];
+export const LOSS_KEYS = ["contextual", "perceptual", "anchor", "total"];
 
 export const ERROR_CODES = {
   BAD_REQUEST: "bad_request",

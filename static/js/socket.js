@@ -2,10 +2,12 @@
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 import { EVENTS } from "./protocol.js";
 
+const ACK_TIMEOUT_MS = 20000;
+
 /**
  * Connect and route server events to handlers:
  * {queued, progress, done, error, connect, disconnect}.
- * Returns {complete(payload), cancel(jobId?)}.
+ * Returns {complete(payload) -> Promise of the server's acknowledgement, cancel(jobId?)}.
  */
 export function connect(handlers) {
   const socket = io({ transports: ["websocket", "polling"] });
@@ -17,7 +19,14 @@ export function connect(handlers) {
   socket.on(EVENTS.DONE, (msg) => handlers.done?.(msg));
   socket.on(EVENTS.ERROR, (msg) => handlers.error?.(msg));
   return {
-    complete: (payload) => socket.emit(EVENTS.COMPLETE, payload),
+    /** {job, position} when queued, {job, error: {code, message}} when refused. */
+    complete: async (payload) => {
+      try {
+        return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.COMPLETE, payload);
+      } catch {
+        return { job: null, error: { code: "no_answer", message: "the server did not answer in time" } };
+      }
+    },
     cancel: (job) => socket.emit(EVENTS.CANCEL, job ? { job } : {}),
     get connected() { return socket.connected; },
   };

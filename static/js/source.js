@@ -9,7 +9,7 @@ export class Source {
     this.models = [];
     this.model = null;
     this.samples = [];
-    this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box}
+    this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box, inverted}
     this.#wireUpload();
     $("model-picker").addEventListener("change", (e) => this.selectModel(e.target.value));
   }
@@ -75,8 +75,8 @@ export class Source {
     const body = await res.json().catch(() => ({ message: `the server answered ${res.status}` }));
     if (!res.ok) { toast(`Upload refused: ${body.message}`); return; }
     const [crop, photo] = await Promise.all([loadImage(body.image), loadImage(URL.createObjectURL(file))]);
-    const bytes = await (await fetch(body.image)).arrayBuffer();
-    this.current = { kind: "upload", bytes, photo, box: body.box };
+    const bytes = dataUrlBytes(body.image);
+    this.current = { kind: "upload", bytes, photo, box: body.box, inverted: body.inverted };
     this.editor.setImage(crop, this.size);
     for (const el of $("gallery").children) el.classList.remove("active");
     $("upload-note").textContent = this.model.kind === "faces"
@@ -115,6 +115,11 @@ export class Source {
       if (item) this.upload(item.getAsFile());
     });
   }
+}
+
+/** The bytes of a base64 data: URL (decoded here: the page's CSP lets fetch reach only its own origin). */
+export function dataUrlBytes(url) {
+  return Uint8Array.from(atob(url.slice(url.indexOf(",") + 1)), (c) => c.charCodeAt(0)).buffer;
 }
 
 export function loadImage(url) {

@@ -64,10 +64,13 @@ export async function showResults(editor, done, pasted) {
 }
 
 /**
- * Paste a completion back into the full-resolution photo: only the hole is
- * replaced, scaled up to the crop's box. Returns a canvas the photo's size.
+ * Paste a completion back into the photo: only the hole is replaced, the 64 px
+ * (or 28 px) fill scaled up to the crop's box, so it is as soft as that upscale.
+ * `inverted`: the model saw the photo gray and inverted (a dark digit on light
+ * paper), so the fill is inverted back to the photo's polarity.
+ * Returns a canvas the photo's size.
  */
-export function pasteBack(photo, box, completion, hole, size) {
+export function pasteBack(photo, box, completion, hole, size, inverted = false) {
   const [x, y, side] = box;
   const out = document.createElement("canvas");
   out.width = photo.width; out.height = photo.height;
@@ -78,6 +81,12 @@ export function pasteBack(photo, box, completion, hole, size) {
   const pctx = patch.getContext("2d");
   pctx.imageSmoothingQuality = "high";
   pctx.drawImage(completion, 0, 0, side, side);
+  if (inverted) {
+    pctx.globalCompositeOperation = "difference";    // |white - fill| = 255 - fill
+    pctx.fillStyle = "#ffffff";
+    pctx.fillRect(0, 0, side, side);
+    pctx.globalCompositeOperation = "source-over";
+  }
   const maskSmall = document.createElement("canvas");
   maskSmall.width = maskSmall.height = size;
   const mctx = maskSmall.getContext("2d");

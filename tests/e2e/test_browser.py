@@ -11,6 +11,7 @@ import shutil
 import pytest
 
 from bench.server import running_server
+from tests.e2e.helpers import wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "artifacts")
@@ -56,9 +57,9 @@ def live_pixels(page):
 
 def test_draw_complete_and_watch(page):
     page.wait_for_selector("#gallery img")
-    page.wait_for_function("document.getElementById('connection').textContent === 'connected'")
+    wait_until(page, "document.getElementById('connection').textContent === 'connected'")
     page.click("#gallery img >> nth=1")
-    page.wait_for_function("window.regen.editor.ready")
+    wait_until(page, "window.regen.editor.ready")
     box = page.locator("#mask-canvas").bounding_box()
     # Paint a stroke across the middle with the brush.
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
@@ -71,8 +72,8 @@ def test_draw_complete_and_watch(page):
     page.fill("input[name=restarts]", "4")
     before = live_pixels(page)
     page.click("#complete")
-    page.wait_for_function("window.regen.chart.points >= 2", timeout=60000)
-    page.wait_for_function("document.body.dataset.state === 'done'", timeout=120000)
+    wait_until(page, "window.regen.chart.points >= 2", timeout=60000)
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=120000)
     assert live_pixels(page) != before, "the live canvas changed"
     assert page.evaluate("window.regen.chart.points") >= 3
     assert page.is_visible("#results")

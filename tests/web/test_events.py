@@ -17,7 +17,7 @@ def test_complete_streams_progress_then_done(sio):
     progress = [p for n, p in events if n == EVENTS["PROGRESS"]]
     assert all(p["job"] == job and p["steps"] == 10 for p in progress)
     assert [p["step"] for p in progress] == sorted(p["step"] for p in progress)
-    assert set(progress[-1]["losses"]) == {"contextual", "perceptual", "total"}
+    assert set(progress[-1]["losses"]) == {"contextual", "perceptual", "anchor", "total"}
     assert Image.open(io.BytesIO(progress[-1]["image"])).size == (16, 16)
     done = events[-1][1]
     assert done["job"] == job and done["steps"] == 10 and done["seconds"] > 0

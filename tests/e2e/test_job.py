@@ -1,0 +1,220 @@
+"""The page owns its job: each bug of issue "The page owns its job", reproduced in
+headless Chromium against a real server with the tiny models, asserting what a
+user would see. 'tiny' is an RGB (faces-kind) model, 'tiny-gray' a digit model."""
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.server import running_server
+from tests.e2e.helpers import wait_until
+from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, browser_or_skip
+
+LONG = {"steps": "5000", "restarts": "2"}
+
+
+@pytest.fixture(scope="module")
+def browser(tiny_models):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+    with running_server(tiny_models[0], mode="eventlet") as server, sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        b.url = server.url
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page(viewport={"width": 1400, "height": 1000})
+    p.errors = []
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    p.goto(browser.url)
+    wait_until(p, "document.getElementById('connection').textContent === 'connected'")
+    wait_until(p, "window.regen.editor.ready")
+    yield p
+    assert p.errors == []
+    p.close()
+
+
+def settle(page, ms=800):
+    page.wait_for_timeout(ms)
+
+
+def fill_params(page, steps, restarts, fast=True):
+    page.fill("input[name=steps]", steps)
+    page.fill("input[name=restarts]", restarts)
+    if page.is_checked("input[name=fast]") != fast:
+        page.click("input[name=fast]")
+
+
+def start_long_job(page):
+    fill_params(page, LONG["steps"], LONG["restarts"], fast=False)
+    page.evaluate("window.regen.editor.preset('center')")
+    page.click("#complete")
+    wait_until(page, "window.regen.chart.points >= 2", timeout=60000)
+
+
+def shot(page, name):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+
+
+def canvas_pixels(page, canvas_id):
+    return np.array(page.evaluate(f"""(() => {{
+        const c = document.getElementById('{canvas_id}');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+    }})()""")).reshape(-1, 4)
+
+
+# 1 -------------------------------------------------------------------------------------------
+def test_changing_the_model_mid_run_stops_the_job_and_never_mixes_two(page):
+    start_long_job(page)
+    page.select_option("#model-picker", "tiny-gray")
+    wait_until(page, "document.body.dataset.kind === 'digits'")
+    wait_until(page, "document.getElementById('status').textContent.startsWith('Stopped')")
+    settle(page, 1500)
+    assert page.inner_text("#status").startswith("Stopped"), "no late event of the face job took over"
+    assert page.is_hidden("#results")
+    fill_params(page, "20", "2")
+    page.evaluate("window.regen.editor.preset('bottom')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    for cid in ("cmp-original", "cmp-regen", "cmp-telea"):
+        rgb = canvas_pixels(page, cid)[:, :3]
+        assert (rgb.max(1) - rgb.min(1)).max() <= 2, f"{cid} shows the digit (gray), not the face"
+    shot(page, "e2e_model_change")
+
+
+# 2 -------------------------------------------------------------------------------------------
+def test_stop_leaves_a_stopped_status(page):
+    start_long_job(page)
+    page.click("#stop")
+    settle(page, 1500)
+    assert page.inner_text("#status") == "Stopped: cancelled by the user."
+    assert page.evaluate("document.getElementById('progress').value") == 0
+    assert page.evaluate("document.body.dataset.state") == "cancelled"
+
+
+# 3 -------------------------------------------------------------------------------------------
+def test_a_fast_double_enter_runs_one_job_to_the_end(page):
+    page.select_option("#model-picker", "tiny-gray")
+    wait_until(page, "document.body.dataset.kind === 'digits'")
+    fill_params(page, "200", "2", fast=False)
+    page.evaluate("window.regen.editor.preset('bottom')")
+    page.focus("#mask-canvas")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    wait_until(page, "['done', 'error', 'cancelled'].includes(document.body.dataset.state)", timeout=60000)
+    assert page.evaluate("document.body.dataset.state") == "done"
+    assert page.inner_text("#status").startswith("Done")
+    assert "already running" in page.inner_text("#toast")
+
+
+# 4 -------------------------------------------------------------------------------------------
+def test_the_queue_position_counts_the_running_job(page, browser):
+    start_long_job(page)
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        other.goto(browser.url)
+        wait_until(other, "document.getElementById('connection').textContent === 'connected'")
+        wait_until(other, "window.regen.editor.ready")
+        other.evaluate("window.regen.editor.preset('center')")
+        other.click("#complete")
+        wait_until(other, "document.getElementById('status').textContent.startsWith('Queued')")
+        assert other.inner_text("#status") == "Queued: 1 job(s) ahead of yours."
+        page.click("#stop")
+        wait_until(other, "document.body.dataset.state === 'done'", timeout=60000)
+    finally:
+        other.close()
+
+
+# 5 -------------------------------------------------------------------------------------------
+def test_a_dark_digit_on_paper_is_pasted_back_dark_on_paper(page, tmp_path):
+    photo = np.full((120, 120, 3), 235, np.uint8)
+    photo[30:90, 52:68] = 20                       # a dark "1" on white paper
+    path = tmp_path / "digit.png"
+    Image.fromarray(photo).save(path)
+    page.select_option("#model-picker", "tiny-gray")
+    wait_until(page, "document.body.dataset.kind === 'digits'")
+    page.set_input_files("#file-input", str(path))
+    wait_until(page, "document.getElementById('upload-note').textContent.includes('inverted')")
+    fill_params(page, "20", "2")
+    page.evaluate("window.regen.editor.preset('right')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    pasted = canvas_pixels(page, "cmp-pasted")[:, :3].reshape(120, 120, 3)
+    right_edge = pasted[:, 110:]                    # paper far from the digit, inside the filled half
+    assert right_edge.mean() > 128, f"the fill is white-on-black ({right_edge.mean():.0f})"
+    shot(page, "e2e_digit_pasteback")
+
+
+# 6 -------------------------------------------------------------------------------------------
+def test_escape_closes_the_help_and_keys_do_nothing_behind_it(page):
+    page.evaluate("window.regen.editor.clear()")
+    page.keyboard.press("?")
+    assert page.evaluate("document.getElementById('help').open")
+    page.keyboard.press("1")
+    assert page.evaluate("window.regen.editor.holeCount") == 0, "no preset applied behind the dialog"
+    page.keyboard.press("Escape")
+    assert not page.evaluate("document.getElementById('help').open")
+    page.keyboard.press("1")
+    assert page.evaluate("window.regen.editor.holeCount") > 0
+
+
+# 7 -------------------------------------------------------------------------------------------
+def test_shortcuts_work_after_the_slider_and_enter_in_a_field_completes(page):
+    page.click("#brush-size")
+    page.keyboard.press("e")
+    assert page.evaluate("window.regen.editor.tool") == "eraser"
+    fill_params(page, "20", "2")
+    page.evaluate("window.regen.editor.preset('center')")
+    page.focus("input[name=steps]")
+    page.keyboard.press("Enter")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+
+
+# 8 -------------------------------------------------------------------------------------------
+def test_the_chart_terms_add_up_to_the_total(page):
+    fill_params(page, "60", "4")
+    page.fill("input[name=lambda]", "0.5")
+    page.evaluate("window.regen.editor.preset('center')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    series = page.evaluate("window.regen.chart.series")
+    total = np.array([p["y"] for p in series["total"]])
+    parts = sum(np.array([p["y"] for p in series[k]]) for k in ("contextual", "λ·perceptual", "anchor (encoder prior)"))
+    np.testing.assert_allclose(parts, total, rtol=1e-4, atol=1e-4)
+    low = page.evaluate("window.regen.chart.chart.scales.y.min")
+    assert low >= min(0.0, total.min(), parts.min()) - 1e-9
+
+
+# 9 -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("width", [1000, 900])
+def test_the_header_fits_and_the_editor_is_above_the_fold(browser, width):
+    p = browser.new_page(viewport={"width": width, "height": 800})
+    try:
+        p.goto(browser.url)
+        wait_until(p, "window.regen.editor.ready")
+        help_box = p.locator("#help-toggle").bounding_box()
+        assert help_box["x"] + help_box["width"] <= width, "the ? button is not cut off"
+        assert p.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
+        canvas = p.locator("#mask-canvas").bounding_box()
+        assert canvas["y"] < 800 * 0.6, "the editor starts in the upper part of the first screen"
+        shot(p, f"e2e_width_{width}")
+    finally:
+        p.close()
+
+
+# 10 ------------------------------------------------------------------------------------------
+def test_eyes_and_mouth_keys_do_nothing_on_a_digit_model(page):
+    page.select_option("#model-picker", "tiny-gray")
+    wait_until(page, "document.body.dataset.kind === 'digits'")
+    page.evaluate("window.regen.editor.clear()")
+    for key in ("7", "8"):
+        page.keyboard.press(key)
+        assert page.evaluate("window.regen.editor.holeCount") == 0, key
+    page.keyboard.press("5")
+    assert page.evaluate("window.regen.editor.holeCount") > 0, "the visible presets still work"
