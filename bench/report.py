@@ -95,16 +95,32 @@ def server_sections():
                 f"| `complete` to first `progress` | {lat['first_progress_ms']['p50']:.0f} ms | "
                 f"{lat['first_progress_ms']['p95']:.0f} ms | {lat['first_progress_ms']['n']} |")
         out.append(section(f"Server latency ({lat['mode']})", lat, body, "bench.server_latency"))
-    load_report = load("load.json")
-    if load_report:
-        r = load_report
-        body = ("| clients | accepted | done | busy | errors | crashes | hangs | lost | time to done p50 / p95 "
-                "| server RSS before / after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
-                f"| {r['clients']} | {r['accepted']} | {r['done']} | {r['busy']} | {r['errors']} | "
-                f"{int(r['crashed'])} | {r['hangs']} | {r['lost']} | "
-                f"{r['time_to_done_s']['p50']:.1f} s / {r['time_to_done_s']['p95']:.1f} s | "
-                f"{r['server_rss_mb']['before']:.0f} MB / {r['server_rss_mb']['after']:.0f} MB |")
-        out.append(section("Server under load (eventlet)", r, body, "bench.server_load"))
+    loads = [r for r in (load(f"load_{mode}.json") for mode in ("eventlet", "threading")) if r]
+    if loads:
+        body = ("| mode | clients | accepted | done | busy | errors | crashes | hangs | lost | time to done p50 / p95 "
+                "| bystander ping p50 / p95 / max | server RSS before / after |\n"
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+        for r in loads:
+            ping = r["bystander_ping_ms"]
+            body += (f"| {r['mode']} | {r['clients']} | {r['accepted']} | {r['done']} | {r['busy']} | {r['errors']} | "
+                     f"{int(r['crashed'])} | {r['hangs']} | {r['lost']} | "
+                     f"{r['time_to_done_s']['p50']:.1f} s / {r['time_to_done_s']['p95']:.1f} s | "
+                     f"{ping['p50']:.1f} / {ping['p95']:.1f} / {ping['max']:.0f} ms | "
+                     f"{r['server_rss_mb']['before']:.0f} MB / {r['server_rss_mb']['after']:.0f} MB |\n")
+        out.append(section("Server under load", loads[0], body.rstrip(), "bench.server_load"))
+    stalls = [r for r in (load(f"socket_stall_{mode}.json") for mode in ("eventlet", "threading")) if r]
+    if stalls:
+        body = ("A bystander pings every 20 ms while another client sends a `complete` of the largest size the "
+                f"socket accepts ({stalls[0]['max_socket_bytes'] // 1024} KiB, refused as `bad_image` once read), "
+                "then one of 11 MB (past the limit: the server closes that connection). Before this limit, "
+                "one 10 MB message stalled the eventlet loop about 2.7 s.\n\n"
+                "| mode | message | bystander ping p50 | p95 | max | n |\n| --- | --- | --- | --- | --- | --- |\n")
+        for r in stalls:
+            for key, name in (("idle", "none (idle)"), ("largest_legal", "largest legal"),
+                              ("oversized_11mb", "11 MB (refused)")):
+                t = r[key]
+                body += f"| {r['mode']} | {name} | {t['p50']:.1f} ms | {t['p95']:.1f} ms | {t['max']:.0f} ms | {t['n']} |\n"
+        out.append(section("A large socket message and a bystander", stalls[0], body.rstrip(), "bench.socket_stall"))
     return out
 
 

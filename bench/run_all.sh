@@ -15,7 +15,10 @@ PART=${1:-all}
 if [[ $PART == all || $PART == speed ]]; then
   python -m bench.inpaint_speed --model faces --batch 1,16,64 --json "$OUT/speed.json"
   python -m bench.server_latency --model faces --restarts 16 --json "$OUT/latency.json"
-  python -m bench.server_load --model faces --clients 20 --json "$OUT/load.json"
+  for mode in eventlet threading; do
+    python -m bench.server_load --model faces --clients 20 --mode $mode --json "$OUT/load_$mode.json"
+    python -m bench.socket_stall --mode $mode --json "$OUT/socket_stall_$mode.json"
+  done
 fi
 if [[ $PART == all || $PART == faces ]]; then
   python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half \

@@ -23,9 +23,15 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     (tmp_path / "latency.json").write_text(json.dumps({
         "mode": "eventlet", "restarts": 16, "ping_ms": {"p50": 2.0, "p95": 5.0, "n": 100},
         "first_progress_ms": {"p50": 60, "p95": 90, "n": 10}}))
-    (tmp_path / "load.json").write_text(json.dumps({
-        "clients": 20, "accepted": 9, "done": 9, "busy": 11, "errors": 0, "crashed": False, "hangs": 0, "lost": 0,
-        "time_to_done_s": {"p50": 10.0, "p95": 20.0}, "server_rss_mb": {"before": 500, "after": 520}}))
+    for mode in ("eventlet", "threading"):
+        (tmp_path / f"load_{mode}.json").write_text(json.dumps({
+            "mode": mode, "clients": 20, "accepted": 9, "done": 9, "busy": 11, "errors": 0, "crashed": False,
+            "hangs": 0, "lost": 0, "time_to_done_s": {"p50": 10.0, "p95": 20.0},
+            "bystander_ping_ms": {"n": 100, "p50": 3.0, "p95": 6.5, "max": 15.0},
+            "server_rss_mb": {"before": 500, "after": 520}}))
+    ping = {"n": 50, "p50": 2.5, "p95": 7.0, "max": 80.0}
+    (tmp_path / "socket_stall_eventlet.json").write_text(json.dumps({
+        "mode": "eventlet", "max_socket_bytes": 262144, "idle": ping, "largest_legal": ping, "oversized_11mb": ping}))
     text = report.render("## Notes\n\nsomething")
     assert "2 cores, Test CPU" in text
     assert "Command: `python -m bench.inpaint_speed --model faces`  \nRun: 2026-01-02" in text
@@ -33,7 +39,9 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     assert "| 16 | 110.0 | 80.0 | 1.38× | 87% |" in text
     assert "| center | regen | 25.000 | 20.000 |" in text
     assert "| ping round trip during a restarts = 16 job | 2.0 ms | 5.0 ms | 100 |" in text
-    assert "| 20 | 9 | 9 | 11 | 0 | 0 | 0 | 0 |" in text
+    assert "| eventlet | 20 | 9 | 9 | 11 | 0 | 0 | 0 | 0 |" in text and "| threading | 20 | 9 |" in text
+    assert "3.0 / 6.5 / 15 ms" in text
+    assert "| eventlet | largest legal | 2.5 ms | 7.0 ms | 80 ms | 50 |" in text
     assert "regen-fast 21.00 dB in 1.50 s, yeh 19.80 dB in 49.5 s: 33.0x less time" in text
     assert "reaches yeh's final 19.80 dB after 0.50 s, 99x sooner than yeh ends" in text
     assert "bench/time_to_quality.png" in text
