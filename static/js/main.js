@@ -8,7 +8,8 @@ import { ERROR_CODES } from "./protocol.js";
 import { Presenter } from "./presenter.js";
 import { connect } from "./socket.js";
 import { Source } from "./source.js";
-import { $, bitmapFromBytes, pasteBack, readParams, setStatus, showResults, toast } from "./ui.js";
+import { $, bitmapFromBytes, pasteBack, readParams, setBeforeAfter, setStatus, showResults, toast } from "./ui.js";
+import { Viewport } from "./viewport.js";
 
 const app = {};
 
@@ -33,6 +34,7 @@ app.source = new Source(app.editor, () => {
             "Paint the part to regenerate, or pick a preset, then press Complete.");
 });
 app.chart = new LossChart($("loss-chart"));
+app.viewport = new Viewport(document.querySelector(".canvas-wrap"), $("mask-canvas"));
 app.presenter = new Presenter(app);
 
 /** Start a completion, unless one is already on its way (button, Enter and auto demo alike). */
@@ -60,6 +62,14 @@ app.complete = async () => {
 };
 
 /** End the active job here and ask the server to cancel it; false if none was active. */
+/** The last result pasted back into the uploaded photo (with grain if asked), or null for a sample. */
+function pastedResult() {
+  const { bitmap, subject: { source, editor } } = app.result;
+  return source.kind === "upload"
+    ? pasteBack(source.photo, source.box, bitmap, editor.hole, editor.size, source.inverted, $("grain").checked)
+    : null;
+}
+
 function stopJob(why) {
   const id = app.job.id;
   if (!app.job.end("cancelled")) return false;
@@ -109,10 +119,8 @@ app.socket = connect({
     app.job.end("done");
     $("progress").value = 1;
     drawPixelated($("live-canvas"), result);
-    const { source, editor } = app.subject;
-    const pasted = source.kind === "upload"
-      ? pasteBack(source.photo, source.box, result, editor.hole, editor.size, source.inverted) : null;
-    await showResults(editor, m, pasted);
+    app.result = { bitmap: result, subject: app.subject, msg: m };
+    await showResults(app.subject.editor, m, pastedResult());
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     app.presenter.jobEnded();
   }),
@@ -141,6 +149,14 @@ for (const el of document.querySelectorAll("input[type=range], input[type=checkb
   el.addEventListener("pointerup", () => el.blur());
 }
 $("params").addEventListener("submit", (e) => e.preventDefault());   // Enter is handled below
+$("ba-slider").addEventListener("input", (e) => setBeforeAfter(e.target.value));
+$("grain").addEventListener("change", async () => {
+  if (app.result) await showResults(app.result.subject.editor, app.result.msg, pastedResult());
+});
+document.addEventListener("keyup", (e) => {
+  if (e.key === "o" || e.key === "O") document.body.classList.remove("show-original");
+  if (e.key === " ") app.viewport.setSpace(false);
+});
 
 function selectTool(tool) {
   app.editor.setTool(tool);
@@ -182,6 +198,8 @@ document.addEventListener("keydown", (e) => {
     i: () => app.editor.invert(), c: () => app.editor.clear(),
     ArrowRight: () => app.source.next(1), ArrowLeft: () => app.source.next(-1),
     p: () => app.presenter.togglePresenter(), d: () => app.presenter.toggleDemo(), "?": () => app.presenter.toggleHelp(),
+    o: () => document.body.classList.add("show-original"), O: () => document.body.classList.add("show-original"),
+    " ": () => app.viewport.setSpace(true), "0": () => app.viewport.fit(),
   };
   const preset = presetForKey(e.key);
   if (preset) { e.preventDefault(); return app.editor.preset(preset); }

@@ -218,3 +218,73 @@ def test_eyes_and_mouth_keys_do_nothing_on_a_digit_model(page):
         assert page.evaluate("window.regen.editor.holeCount") == 0, key
     page.keyboard.press("5")
     assert page.evaluate("window.regen.editor.holeCount") > 0, "the visible presets still work"
+
+
+# editor features ----------------------------------------------------------------------------
+def test_zoom_pan_and_fit_keep_painting_exact(page):
+    page.evaluate("window.regen.editor.clear()")
+    canvas = page.locator("#mask-canvas")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -600)
+    assert page.evaluate("window.regen.viewport.zoom") > 1.5
+    page.keyboard.down(" ")
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 + 40)
+    page.mouse.up()
+    page.keyboard.up(" ")
+    assert page.evaluate("window.regen.editor.holeCount") == 0, "Space + drag pans, it does not paint"
+    # a click now paints the image pixel under the pointer, whatever the zoom
+    zoomed = canvas.bounding_box()
+    size = page.evaluate("window.regen.editor.size")
+    px, py = zoomed["x"] + zoomed["width"] * 0.6, zoomed["y"] + zoomed["height"] * 0.6
+    if not (box["x"] < px < box["x"] + box["width"] and box["y"] < py < box["y"] + box["height"]):
+        px, py = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate("window.regen.editor.setBrush(1)")
+    page.mouse.click(px, py)
+    expected = (int((py - zoomed["y"]) / zoomed["height"] * size), int((px - zoomed["x"]) / zoomed["width"] * size))
+    hole = page.evaluate("Array.from(window.regen.editor.hole)")
+    painted = [divmod(i, size) for i, v in enumerate(hole) if v]
+    assert expected in painted
+    page.keyboard.press("0")
+    assert page.evaluate("window.regen.viewport.zoom") == 1
+
+
+def test_before_after_slider_and_holding_o(page):
+    fill_params(page, "20", "2")
+    page.evaluate("window.regen.editor.preset('center')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    page.fill("#ba-slider", "20")
+    page.dispatch_event("#ba-slider", "input")
+    assert "20%" in page.evaluate("document.getElementById('ba-after').style.clipPath")
+    page.keyboard.down("o")
+    assert page.evaluate("getComputedStyle(document.getElementById('ba-after')).visibility") == "hidden"
+    page.keyboard.up("o")
+    assert page.evaluate("getComputedStyle(document.getElementById('ba-after')).visibility") == "visible"
+
+
+def test_grain_matching_adds_the_photos_detail_to_the_pasted_fill(page, tmp_path):
+    rng = np.random.default_rng(0)
+    photo = np.clip(128 + rng.normal(0, 30, (160, 160, 3)), 0, 255).astype(np.uint8)   # a grainy photo
+    path = tmp_path / "grainy.png"
+    Image.fromarray(photo).save(path)
+    page.set_input_files("#file-input", str(path))
+    wait_until(page, "document.getElementById('upload-note').textContent.length > 0")
+    fill_params(page, "20", "2")
+    page.evaluate("window.regen.editor.preset('center')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+
+    def hole_roughness():
+        px = canvas_pixels(page, "cmp-pasted")[:, :3].reshape(160, 160, 3).astype(float).mean(2)
+        box = page.evaluate("window.regen.result.subject.source.box")
+        x, y, side = box[0], box[1], box[2]
+        c = px[max(0, y) + side * 3 // 8:max(0, y) + side * 5 // 8, max(0, x) + side * 3 // 8:max(0, x) + side * 5 // 8]
+        return np.abs(np.diff(c, axis=1)).mean()
+
+    with_grain = hole_roughness()
+    page.click("#grain")
+    page.wait_for_timeout(300)
+    without = hole_roughness()
+    assert with_grain > 2 * without, (with_grain, without)
