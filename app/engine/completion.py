@@ -27,6 +27,9 @@ from app.engine.masks import check_inputs, importance_weights
 from app.engine.schedule import EarlyStopper, halving_steps, survivors
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
+ALTERNATIVES = 4            # distinct runner-up completions a Result offers
+DISTINCT = 0.1              # two alternatives differ by a mean |difference| (in [-1, 1]) inside the hole
+Z_DISTINCT = 0.5            #   of at least DISTINCT, or their z by an RMS distance of at least Z_DISTINCT
 # Overrides that turn the fast path off: the paper's search, every step from random z.
 PLAIN_SEARCH = {"encoder_share": 0.0, "anchor": 0.0, "min_candidates": None, "early_stop": False}
 
@@ -116,6 +119,7 @@ class Result:
     seconds: float
     cancelled: bool = False
     early_stopped: bool = False
+    alternatives: list = dataclasses.field(default_factory=list)   # [(image uint8, total loss)], see below
 
 
 def to_uint8(x):
@@ -247,6 +251,7 @@ class Completer:
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
         step, n, early, kept = 0, 0, False, None
+        pool = []   # (total loss, G(z)) of each candidate as it leaves the search: the alternatives
         while True:
             started = time.perf_counter()
             z, m, v, t, total, ctx, perc, images = self._chunk(z, m, v, t, tf.constant(n), *args)
@@ -271,7 +276,11 @@ class Completer:
             if halve_at and step >= halve_at[0]:
                 # 3. Successive halving: the worse half of the candidates stops here.
                 halve_at.pop(0)
-                keep = tf.constant(survivors(total, len(total) // 2))
+                chosen = survivors(total, len(total) // 2)
+                fills = images.numpy()
+                zs = z.numpy()
+                pool += [(float(total[i]), fills[i], zs[i]) for i in range(len(total)) if i not in set(chosen)]
+                keep = tf.constant(chosen)
                 z, m, v = tf.gather(z, keep), tf.gather(m, keep), tf.gather(v, keep)
             # 4. Size the next chunk so a report is due about every report_seconds.
             elapsed = time.perf_counter() - started
@@ -280,7 +289,32 @@ class Completer:
             n = min([n, params.steps - step] + [h - step for h in halve_at[:1] if h > step])
         result = self.finish(kept, mask, params, t0)
         result.steps, result.early_stopped = step, early
+        fills, zs = images.numpy(), z.numpy()
+        pool += [(float(total[i]), fills[i], zs[i]) for i in range(len(total))]
+        result.alternatives = self.alternatives(pool, (kept.fill, kept.z), image, mask, params)
         yield result
+
+    def alternatives(self, pool, best, image, mask, params, count=ALTERNATIVES):
+        """Up to `count` runner-up completions, best loss first, each distinct from the
+        result and from each other (DISTINCT inside the hole, or Z_DISTINCT in z):
+        [(image uint8, loss)]. pool: [(total loss, G(z) (H, W, C) in [-1, 1], z)];
+        best: (fill, z) of the result; image in [-1, 1]; mask 1 = known."""
+        hole = mask < 0.5
+
+        def distinct(a, b):
+            return (np.abs(a[0][hole] - b[0][hole]).mean() >= DISTINCT
+                    or np.sqrt(np.mean((a[1] - b[1]) ** 2)) >= Z_DISTINCT)
+
+        chosen, out = [best], []
+        for loss, fill, z in sorted(pool, key=lambda item: item[0]):
+            if len(out) >= count:
+                break
+            if all(distinct((fill, z), other) for other in chosen):
+                chosen.append((fill, z))
+                known = mask[..., None]
+                raw = to_uint8(known * image + (1.0 - known) * fill)
+                out.append((poisson_blend(to_uint8(fill), raw, mask) if params.blend else raw, loss))
+        return out
 
     def finish(self, progress, mask, params, started, cancelled=False):
         """The `Result` for the state a progress report describes (blended if asked)."""

@@ -313,10 +313,12 @@ class JobManager:
 
         def finish_images():
             baseline = baselines.inpaint(req.image, req.mask, "telea")
-            return imageio.encode_png(result.image), imageio.encode_png(baseline)
+            alternatives = [{"image": imageio.encode_png(img), "loss": round(loss, 4)}
+                            for img, loss in result.alternatives]
+            return imageio.encode_png(result.image), imageio.encode_png(baseline), alternatives
 
-        image, baseline = self.blocking(finish_images)
+        image, baseline, alternatives = self.blocking(finish_images)
         self._finish(job, EVENTS["DONE"], {
-            "image": image, "baseline": baseline,
+            "image": image, "baseline": baseline, "alternatives": alternatives,
             "losses": result.losses, "seconds": round(time.monotonic() - started, 3),
             "steps": result.steps, "stopped_early": result.early_stopped}, outcome="done")

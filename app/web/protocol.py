@@ -17,8 +17,9 @@ server -> client
   progress  {job, step, steps, losses: {contextual, perceptual, anchor, total}, image}
             total = contextual + lambda * perceptual + anchor (the pull toward the encoder's guess)
             the first, at step 0, shows the encoder's guess where the model has one
-  done      {job, image, baseline, losses, seconds, steps, stopped_early}
-            baseline: OpenCV Telea's fill of the same hole, for comparison
+  done      {job, image, baseline, alternatives, losses, seconds, steps, stopped_early}
+            baseline: OpenCV Telea's fill of the same hole, for comparison;
+            alternatives: [{image, loss}], up to 4 distinct runner-up completions, best first
   error     {job?, code, message}
 """
 

@@ -62,6 +62,31 @@ app.complete = async () => {
 };
 
 /** End the active job here and ask the server to cancel it; false if none was active. */
+/** Thumbnails of the result and its distinct runners-up; a click makes one the result. */
+async function showAlternatives(msg) {
+  const options = [{ image: msg.image, loss: msg.losses.total }, ...(msg.alternatives ?? [])];
+  const box = $("alternatives");
+  box.replaceChildren();
+  $("alternatives-wrap").hidden = options.length < 2;
+  for (const [i, option] of options.entries()) {
+    const bitmap = await bitmapFromBytes(option.image);
+    const c = document.createElement("canvas");
+    c.width = c.height = 96;
+    c.title = `loss ${option.loss.toFixed(3)}${i === 0 ? " (the best)" : ""}`;
+    c.dataset.alternative = i;
+    c.classList.toggle("active", i === 0);
+    drawPixelated(c, bitmap);
+    c.addEventListener("click", async () => {
+      app.result.bitmap = bitmap;
+      app.result.msg = { ...app.result.best, image: option.image };
+      drawPixelated($("live-canvas"), bitmap);
+      await showResults(app.result.subject.editor, app.result.msg, pastedResult());
+      for (const other of box.children) other.classList.toggle("active", other === c);
+    });
+    box.append(c);
+  }
+}
+
 /** The last result pasted back into the uploaded photo (with grain if asked), or null for a sample. */
 function pastedResult() {
   const { bitmap, subject: { source, editor } } = app.result;
@@ -119,8 +144,9 @@ app.socket = connect({
     app.job.end("done");
     $("progress").value = 1;
     drawPixelated($("live-canvas"), result);
-    app.result = { bitmap: result, subject: app.subject, msg: m };
+    app.result = { bitmap: result, subject: app.subject, msg: m, best: m };
     await showResults(app.subject.editor, m, pastedResult());
+    await showAlternatives(m);
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     app.presenter.jobEnded();
   }),

@@ -288,3 +288,18 @@ def test_grain_matching_adds_the_photos_detail_to_the_pasted_fill(page, tmp_path
     page.wait_for_timeout(300)
     without = hole_roughness()
     assert with_grain > 2 * without, (with_grain, without)
+
+
+def test_a_distinct_alternative_can_be_adopted(page):
+    fill_params(page, "2", "16", fast=False)   # the tiny G's candidates stay apart for a few steps only
+    page.evaluate("window.regen.editor.preset('center')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    count = page.evaluate("document.querySelectorAll('#alternatives canvas').length")
+    assert count >= 2, "the search offers at least one distinct runner-up"
+    page.click("#alternatives canvas >> nth=1")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.querySelector('#alternatives canvas.active').dataset.alternative") == "1"
+    assert page.evaluate("""(() => { const r = window.regen.result;
+        const a = new Uint8Array(r.msg.image), b = new Uint8Array(r.best.alternatives[0].image);
+        return a.length === b.length && a.every((v, i) => v === b[i]); })()"""), "the result is the adopted one"

@@ -241,3 +241,41 @@ def test_anchor_adds_the_prior_to_the_total_loss(encoded):
     anchored = encoded._losses(z, y, w, 0.1, prior, 2.0)[0].numpy()
     expected = 2.0 * np.mean((z.numpy() - 0.25) ** 2, axis=1)
     np.testing.assert_allclose(anchored - plain, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_alternatives_are_distinct_runners_up(tiny_models):
+    import numpy as np
+
+    from app.engine.completion import PLAIN_SEARCH, CompletionParams, Completer
+    from app.engine.model import load_model
+    model = load_model(tiny_models[0], "tiny")
+    mask = np.ones((16, 16), np.float32)
+    mask[4:12, 4:12] = 0
+    image = np.zeros((16, 16, 3), np.float32)
+    # two steps: the tiny G is nearly linear, so longer searches all end in the same corner of the box
+    result = Completer(model).complete(image, mask, CompletionParams(steps=2, restarts=12, seed=0, **PLAIN_SEARCH))
+    assert 1 <= len(result.alternatives) <= 4
+    hole = mask < 0.5
+    losses = [loss for _, loss in result.alternatives]
+    assert losses == sorted(losses) and losses[0] >= result.losses["total"] - 1e-6
+    assert all(img.shape == (16, 16, 3) and img.dtype == np.uint8 for img, _ in result.alternatives)
+    known = ~hole
+    assert all(np.array_equal(img[known], result.image[known]) for img, _ in result.alternatives), \
+        "only the hole differs"
+
+
+def test_alternatives_skip_near_copies():
+    import numpy as np
+
+    from app.engine.completion import DISTINCT, CompletionParams, Completer
+    mask = np.ones((8, 8), np.float32)
+    mask[2:6, 2:6] = 0
+    image = np.zeros((8, 8, 3), np.float32)
+    best = (np.zeros((8, 8, 3), np.float32), np.zeros(4, np.float32))
+    near = (0.2, np.full((8, 8, 3), DISTINCT / 2, np.float32), np.full(4, 0.1, np.float32))     # a copy
+    far_pixels = (0.3, np.full((8, 8, 3), 0.5, np.float32), np.full(4, 0.1, np.float32))
+    far_z = (0.4, np.full((8, 8, 3), 0.52, np.float32), np.full(4, 0.9, np.float32))
+    worse_copy = (0.5, np.full((8, 8, 3), 0.51, np.float32), np.full(4, 0.12, np.float32))
+    out = Completer.alternatives(None, [worse_copy, far_z, near, far_pixels], best, image, mask,
+                                 CompletionParams(blend=False))
+    assert [loss for _, loss in out] == [0.3, 0.4]
