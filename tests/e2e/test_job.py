@@ -303,3 +303,17 @@ def test_a_distinct_alternative_can_be_adopted(page):
     assert page.evaluate("""(() => { const r = window.regen.result;
         const a = new Uint8Array(r.msg.image), b = new Uint8Array(r.best.alternatives[0].image);
         return a.length === b.length && a.every((v, i) => v === b[i]); })()"""), "the result is the adopted one"
+
+
+def test_presenter_mode_shows_the_result_strip_without_scrolling(page):
+    fill_params(page, "20", "2")
+    page.evaluate("window.regen.editor.preset('center')")
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("p")
+    assert page.evaluate("document.body.classList.contains('presenter')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    shot(page, "e2e_presenter_done")
+    strip = page.locator("#results .compare").bounding_box()
+    assert strip["y"] + strip["height"] <= 1000, "the comparison strip is on the first screen"
+    page.keyboard.press("p")
