@@ -70,7 +70,13 @@ def find_face(photo):
     return tuple(int(v) for v in max(faces, key=lambda f: f[2] * f[3]))
 
 
-def prepare_face(photo, size):
+def prepare_face(photo, size, box=None):
+    """The face crop, or the square `box` [x, y, side] the user chose."""
+    if box is not None:
+        x, y, side = box[:3]
+        crop = _crop_square(photo, x, y, side)
+        image = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+        return Prepared(image, [x, y, side, side])
     face = find_face(photo)
     if face is None:   # fall back to the central square
         side = min(photo.shape[:2])
@@ -85,20 +91,24 @@ def prepare_face(photo, size):
     return Prepared(image, [x, y, side, side], face_found=face is not None)
 
 
-def prepare_digit(photo, size):
+def prepare_digit(photo, size, box=None):
+    """The digit centred as MNIST has it, or the square `box` [x, y, side] the user chose."""
     gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     inverted = float(np.median(border)) > 127
     if inverted:
         gray = 255 - gray
-    ink = np.argwhere(gray > 64)
-    if len(ink):
-        (y0, x0), (y1, x1) = ink.min(0), ink.max(0) + 1
+    if box is not None:
+        x, y, side = box[:3]
     else:
-        y0, x0, y1, x1 = 0, 0, gray.shape[0], gray.shape[1]
-    side = int(max(y1 - y0, x1 - x0) * size / 20)    # MNIST: the digit fills 20 of 28 pixels
-    x = (x0 + x1) // 2 - side // 2
-    y = (y0 + y1) // 2 - side // 2
+        ink = np.argwhere(gray > 64)
+        if len(ink):
+            (y0, x0), (y1, x1) = ink.min(0), ink.max(0) + 1
+        else:
+            y0, x0, y1, x1 = 0, 0, gray.shape[0], gray.shape[1]
+        side = int(max(y1 - y0, x1 - x0) * size / 20)    # MNIST: the digit fills 20 of 28 pixels
+        x = (x0 + x1) // 2 - side // 2
+        y = (y0 + y1) // 2 - side // 2
     h, w = gray.shape
     pad = max(0, -x, -y, x + side - w, y + side - h)
     padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
@@ -107,19 +117,43 @@ def prepare_digit(photo, size):
     return Prepared(image, [int(x), int(y), side, side], inverted=inverted)
 
 
-def prepare(photo, image_shape, kind):
+class BadBox(ValueError):
+    """The crop a user asked for does not fit the photo."""
+
+
+def check_box(box, photo_shape):
+    """A user's crop [x, y, side] (ints) -> the same list; ValueError unless the square
+    is at least 4 px and at most twice the photo's long side, and overlaps the photo."""
+    if len(box) != 3 or not all(isinstance(v, int) for v in box):
+        raise BadBox("box must be three integers x,y,side")
+    x, y, side = box
+    h, w = photo_shape[:2]
+    if not 4 <= side <= 2 * max(h, w):
+        raise BadBox(f"the crop's side must be from 4 to {2 * max(h, w)} px, got {side}")
+    if x + side <= 0 or y + side <= 0 or x >= w or y >= h:
+        raise BadBox("the crop lies outside the photo")
+    return [x, y, side]
+
+
+def prepare(photo, image_shape, kind, box=None):
     """photo (H, W, 3) uint8 RGB -> Prepared for a model of `image_shape` and `kind`
-    ("faces" or "digits"). A photo larger than WORK_SIDE is searched at that size and
-    the box scaled back to the photo, so memory and time stay bounded."""
+    ("faces" or "digits"), cropped where found or at `box` [x, y, side] if given. A
+    photo larger than WORK_SIDE is searched at that size and the box scaled between
+    the two, so memory and time stay bounded."""
     size = image_shape[0]
+    if box is not None:
+        box = check_box(box, photo.shape)
     scale = min(1.0, WORK_SIDE / max(photo.shape[:2]))
     small = photo if scale == 1.0 else cv2.resize(
         photo, (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
         interpolation=cv2.INTER_AREA)
+    small_box = None if box is None else [int(round(v * scale)) for v in box]
     if kind == "digits" or image_shape[-1] == 1:
-        prepared = prepare_digit(small, size)
+        prepared = prepare_digit(small, size, small_box)
     else:
-        prepared = prepare_face(small, size)
-    if scale != 1.0:
+        prepared = prepare_face(small, size, small_box)
+    if box is not None:
+        prepared.box = [box[0], box[1], box[2], box[2]]
+    elif scale != 1.0:
         prepared.box = [int(round(v / scale)) for v in prepared.box]
     return prepared

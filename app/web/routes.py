@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from app.engine import imageio
 from app.engine.completion import CompletionParams
-from app.engine.prepare import prepare
+from app.engine.prepare import BadBox, prepare
 from app.web.protocol import ERROR_CODES, LIMITS
 from app.web.registry import SAMPLE_ID_RE
 
@@ -61,10 +61,17 @@ def prepare_upload():
     """Turn an uploaded photo into the model's input: faces are found and cropped,
     digits made gray and inverted if needed. Body: the image bytes; ?model=NAME.
 
+    ?box=x,y,side crops that square instead (the user moved or resized the crop).
     Returns {image: data URL of the crop, box: [x, y, w, h] of the crop in the
     original, face_found: bool, inverted: bool}.
     """
     entry = _entry(request.args.get("model", ""))
+    box = None
+    if "box" in request.args:
+        try:
+            box = [int(v) for v in request.args["box"].split(",")]
+        except ValueError:
+            return jsonify({"code": ERROR_CODES["BAD_REQUEST"], "message": "box must be x,y,side in pixels"}), 400
     if request.content_length is None:
         # a chunked upload has no length to check against the limit before reading it
         abort(411, description="send the image with a Content-Length header (no chunked uploads)")
@@ -75,10 +82,12 @@ def prepare_upload():
     def decode_and_prepare():
         photo = imageio.decode(data, 3, max_pixels=cfg["MAX_IMAGE_PIXELS"], max_side=cfg["MAX_IMAGE_SIDE"],
                                max_aspect=MAX_ASPECT)
-        return prepare(photo, entry.model.image_shape, entry.model.summary()["kind"])
+        return prepare(photo, entry.model.image_shape, entry.model.summary()["kind"], box)
 
     try:
         prepared = blocking(decode_and_prepare)   # decoding and OpenCV work stay off the socket loop
+    except BadBox as exc:
+        return jsonify({"code": ERROR_CODES["BAD_REQUEST"], "message": str(exc)}), 400
     except (ValueError, cv2.error, MemoryError) as exc:
         message = str(exc) if isinstance(exc, ValueError) else "the image could not be processed"
         return jsonify({"code": ERROR_CODES["BAD_IMAGE"], "message": message}), 400

@@ -1,5 +1,6 @@
 // Where the image comes from: the model picker, the sample gallery, and uploads
 // (file, drag-and-drop, paste), which the server crops to the model's input.
+import { CropEditor } from "./crop.js";
 import { $, toast } from "./ui.js";
 
 export class Source {
@@ -11,6 +12,8 @@ export class Source {
     this.samples = [];
     this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box, inverted}
     this.#wireUpload();
+    this.crop = new CropEditor($("crop-canvas"));
+    $("crop-apply").addEventListener("click", () => this.upload(this.file, this.crop.box));
     $("model-picker").addEventListener("change", (e) => this.selectModel(e.target.value));
   }
 
@@ -51,6 +54,7 @@ export class Source {
     const sample = this.samples[this.index];
     const img = await loadImage(sample.url);
     this.current = { kind: "sample", id: sample.id };
+    $("crop-editor").hidden = true;
     this.editor.setImage(img, this.size);
     for (const [i, el] of [...$("gallery").children].entries()) el.classList.toggle("active", i === this.index);
     $("upload-note").textContent = "";
@@ -64,12 +68,15 @@ export class Source {
     return this.current.kind === "sample" ? { sample: this.current.id } : { image: this.current.bytes };
   }
 
-  async upload(file) {
+  /** Send a photo to the server to be cropped (where it finds the face, or at `box`). */
+  async upload(file, box = null) {
     if (!file || !file.type.startsWith("image/")) {
       toast("That is not an image: use PNG, JPEG or WebP.");
       return;
     }
-    const res = await fetch(`/api/prepare?model=${encodeURIComponent(this.model.name)}`, {
+    this.file = file;
+    const where = box ? `&box=${box.map((v) => Math.round(v)).join(",")}` : "";
+    const res = await fetch(`/api/prepare?model=${encodeURIComponent(this.model.name)}${where}`, {
       method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" },
     });
     const body = await res.json().catch(() => ({ message: `the server answered ${res.status}` }));
@@ -79,9 +86,13 @@ export class Source {
     this.current = { kind: "upload", bytes, photo, box: body.box, inverted: body.inverted };
     this.editor.setImage(crop, this.size);
     for (const el of $("gallery").children) el.classList.remove("active");
-    $("upload-note").textContent = this.model.kind === "faces"
+    const found = box ? "Cropped where you put the square." : this.model.kind === "faces"
       ? (body.face_found ? "Face found and cropped." : "No face found: using the central square.")
-      : (body.inverted ? "Converted to gray and inverted (light background)." : "Converted to gray.");
+      : "Digit found and centred.";
+    $("upload-note").textContent = this.model.kind === "faces" ? found
+      : `${found} ${body.inverted ? "Converted to gray and inverted (light background)." : "Converted to gray."}`;
+    this.crop.show(photo, body.box);
+    $("crop-editor").hidden = false;
     this.onPicked();
   }
 

@@ -317,3 +317,29 @@ def test_presenter_mode_shows_the_result_strip_without_scrolling(page):
     strip = page.locator("#results .compare").bounding_box()
     assert strip["y"] + strip["height"] <= 1000, "the comparison strip is on the first screen"
     page.keyboard.press("p")
+
+
+def test_the_crop_square_can_be_moved_and_is_used(page, tmp_path):
+    photo = np.zeros((200, 300, 3), np.uint8)
+    photo[20:100, 180:260] = (250, 250, 250)        # something bright where the user wants the crop
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo).save(path)
+    page.set_input_files("#file-input", str(path))
+    wait_until(page, "!document.getElementById('crop-editor').hidden")
+    before = page.evaluate("window.regen.source.current.box")
+    canvas = page.locator("#crop-canvas").bounding_box()
+    scale = canvas["width"] / 300
+    x, y, side = before[0], before[1], before[2]
+    # drag the square by its middle so its top-left lands at (180, 20) in the photo
+    start = (canvas["x"] + (x + side / 2) * scale, canvas["y"] + (y + side / 2) * scale)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + (180 - x) * scale, start[1] + (20 - y) * scale, steps=5)
+    page.mouse.up()
+    shown = canvas_pixels(page, "mask-canvas")[:, :3]
+    page.click("#crop-apply")
+    wait_until(page, "document.getElementById('upload-note').textContent.startsWith('Cropped where')")
+    box = page.evaluate("window.regen.source.current.box")
+    assert abs(box[0] - 180) <= 3 and abs(box[1] - 20) <= 3
+    image = canvas_pixels(page, "mask-canvas")[:, :3]
+    assert image.mean() > shown.mean() + 20, "the editor now shows the square the user chose, with the bright patch"

@@ -242,3 +242,17 @@ def test_allowed_hosts_are_configurable(make_app):
     client = make_app(ALLOWED_HOSTS=["regen.lan"]).test_client()
     assert client.get("/api/models", headers={"Host": "regen.lan:5000"}).status_code == 200
     assert client.get("/api/models", headers={"Host": "localhost:5000"}).status_code == 421
+
+
+def test_prepare_crops_the_box_the_user_chose(client):
+    photo = np.zeros((100, 200, 3), np.uint8)
+    photo[20:60, 120:160] = 255                       # a white square where the user puts the crop
+    data = imageio.encode_png(photo)
+    r = client.post("/api/prepare?model=tiny&box=120,20,40", data=data, content_type="image/png")
+    body = r.get_json()
+    assert r.status_code == 200 and body["box"] == [120, 20, 40, 40]
+    crop = imageio.decode(__import__("base64").b64decode(body["image"].split(",", 1)[1]), 3)
+    assert crop.shape == (16, 16, 3) and crop.min() > 200, "the crop is exactly the chosen square"
+    for bad in ("1,2", "a,b,c", "500,500,10", "0,0,1"):
+        r = client.post(f"/api/prepare?model=tiny&box={bad}", data=data, content_type="image/png")
+        assert r.status_code == 400 and r.get_json()["code"] == ERROR_CODES["BAD_REQUEST"], bad
