@@ -145,9 +145,15 @@ def test_a_dark_digit_on_paper_is_pasted_back_dark_on_paper(page, tmp_path):
     page.evaluate("window.regen.editor.preset('right')")
     page.click("#complete")
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
-    pasted = canvas_pixels(page, "cmp-pasted")[:, :3].reshape(120, 120, 3)
-    right_edge = pasted[:, 110:]                    # paper far from the digit, inside the filled half
-    assert right_edge.mean() > 128, f"the fill is white-on-black ({right_edge.mean():.0f})"
+    pasted = canvas_pixels(page, "cmp-pasted")[:, :3].reshape(120, 120, 3).astype(float).mean(2)
+    regen = canvas_pixels(page, "cmp-regen")[:, :3].reshape(192, 192, 3).astype(float).mean(2)
+    x, y, side, _ = page.evaluate("window.regen.source.current.box")
+    # the filled (right) half of the crop, away from its edges, in the photo and in the model's own view
+    region = pasted[max(0, y) + side // 4:y + 3 * side // 4, x + side * 5 // 8:x + side * 7 // 8]
+    model_view = regen[48:144, 120:168]
+    assert abs(model_view.mean() - 127.5) > 40, "the tiny model's fill is far from mid-grey, so polarity shows"
+    assert abs(region.mean() - (255 - model_view.mean())) < 40, \
+        f"pasted {region.mean():.0f}, model's fill {model_view.mean():.0f}: not re-inverted to the photo's polarity"
     shot(page, "e2e_digit_pasteback")
 
 
