@@ -349,3 +349,18 @@ def test_the_crop_square_can_be_moved_and_is_used(page, tmp_path):
     assert abs(box[0] - 180) <= 3 and abs(box[1] - 20) <= 3
     image = canvas_pixels(page, "mask-canvas")[:, :3]
     assert image.mean() > shown.mean() + 20, "the editor now shows the square the user chose, with the bright patch"
+
+
+def test_the_brush_footprint_follows_the_pointer(page):
+    page.evaluate("window.regen.editor.clear(); window.regen.editor.setBrush(8)")
+    box = page.locator("#mask-canvas").bounding_box()
+    before = canvas_pixels(page, "mask-canvas")
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    ring = canvas_pixels(page, "mask-canvas")
+    changed = np.abs(ring.astype(int) - before.astype(int)).sum(1) > 0
+    assert changed.any() and page.evaluate("window.regen.editor.holeCount") == 0, "a ring, not paint"
+    side = int(np.sqrt(len(changed)))
+    ys, xs = np.nonzero(changed.reshape(side, side))
+    diameter = xs.max() - xs.min()
+    expected = 8 * side / page.evaluate("window.regen.editor.size")
+    assert 0.7 * expected <= diameter <= 1.3 * expected + 4, (diameter, expected)

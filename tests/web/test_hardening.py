@@ -256,3 +256,26 @@ def test_prepare_crops_the_box_the_user_chose(client):
     for bad in ("1,2", "a,b,c", "500,500,10", "0,0,1"):
         r = client.post(f"/api/prepare?model=tiny&box={bad}", data=data, content_type="image/png")
         assert r.status_code == 400 and r.get_json()["code"] == ERROR_CODES["BAD_REQUEST"], bad
+
+
+def test_one_log_line_per_job_and_per_refusal(sio, caplog):
+    import logging
+    caplog.set_level(logging.INFO, logger="app.web")
+    sio.emit(EVENTS["COMPLETE"], complete_payload(), callback=True)
+    wait_for(sio, EVENTS["DONE"])
+    sio.emit(EVENTS["COMPLETE"], complete_payload(model="nope"), callback=True)
+    jobs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job ")]
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused ")]
+    assert len(jobs) == 1 and "model=tiny steps=10 restarts=2 outcome=done seconds=" in jobs[0]
+    assert len(refused) == 1 and "code=unknown_model" in refused[0]
+
+
+def test_the_page_defaults_are_admitted(app):
+    """The page's own defaults, fast or plain, cost well under the ceiling."""
+    from app.engine.completion import CompletionParams
+    from app.web.validation import parse_complete
+    req = parse_complete(complete_payload(params={}), app.extensions["regen"]["registry"], 10 ** 6, 10 ** 6)
+    assert isinstance(req.params, CompletionParams)
+    jobs = app.extensions["regen"]["jobs"]
+    jobs.registry.entries["tiny"].step_seconds = 0.005      # a 64x64 model's measured cost on 2 cores
+    assert jobs.cost(req) < jobs.max_job_seconds / 10

@@ -112,6 +112,9 @@ def test_malformed_packets_are_answered_and_logged_in_one_line(tiny_models, mode
             log = f.read()
     assert "Traceback" not in log
     assert 1 <= log.count("malformed packet") <= len(bad)
+    # a quiet start: none of TensorFlow's or eventlet's notes at the default level
+    for noise in ("oneDNN", "remapper", "Eventlet is deprecated", "absl::InitializeLog"):
+        assert noise not in log, noise
 
 
 @pytest.mark.parametrize("mode", MODES)
