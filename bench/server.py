@@ -25,7 +25,9 @@ def running_server(models_dir, mode="eventlet", timeout=120, **env):
     The server's output goes to a temporary log file, removed once the server
     stops unless it failed to start (the error names the file)."""
     port = free_port()
-    environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "ASYNC_MODE": mode,
+    # as users start it: TensorFlow's log level is wsgi.py's own unless a test sets one
+    inherited = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environ = {**inherited, "HOST": "127.0.0.1", "PORT": str(port), "ASYNC_MODE": mode,
                "REGEN_MODELS": models_dir, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
     log = tempfile.NamedTemporaryFile("w", prefix=f"regen-server-{port}-", suffix=".log", delete=False)
     started = False
