@@ -279,3 +279,14 @@ def test_the_page_defaults_are_admitted(app):
     jobs = app.extensions["regen"]["jobs"]
     jobs.registry.entries["tiny"].step_seconds = 0.005      # a 64x64 model's measured cost on 2 cores
     assert jobs.cost(req) < jobs.max_job_seconds / 10
+
+
+def test_decoding_encoding_and_the_baseline_go_through_blocking(app, sio):
+    """Nothing CPU-bound runs on the socket loop: decode/validate, each report's PNG,
+    and the Telea baseline with the final PNGs are all handed to `blocking`."""
+    jobs = app.extensions["regen"]["jobs"]
+    calls, real = [], jobs.blocking
+    jobs.blocking = lambda fn, *a, **k: calls.append(fn.__name__) or real(fn, *a, **k)
+    sio.emit(EVENTS["COMPLETE"], complete_payload(), callback=True)
+    wait_for(sio, EVENTS["DONE"])
+    assert calls[0] == "parse_complete" and "next_report" in calls and calls[-1] == "finish_images"
