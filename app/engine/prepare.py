@@ -141,19 +141,32 @@ def prepare(photo, image_shape, kind, box=None):
     photo larger than WORK_SIDE is searched at that size and the box scaled between
     the two, so memory and time stay bounded."""
     size = image_shape[0]
+    digits = kind == "digits" or image_shape[-1] == 1
     if box is not None:
-        box = check_box(box, photo.shape)
+        return _prepare_box(photo, size, digits, check_box(box, photo.shape))
     scale = min(1.0, WORK_SIDE / max(photo.shape[:2]))
     small = photo if scale == 1.0 else cv2.resize(
         photo, (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
         interpolation=cv2.INTER_AREA)
-    small_box = None if box is None else [int(round(v * scale)) for v in box]
-    if kind == "digits" or image_shape[-1] == 1:
-        prepared = prepare_digit(small, size, small_box)
-    else:
-        prepared = prepare_face(small, size, small_box)
-    if box is not None:
-        prepared.box = [box[0], box[1], box[2], box[2]]
-    elif scale != 1.0:
+    prepared = prepare_digit(small, size) if digits else prepare_face(small, size)
+    if scale != 1.0:
         prepared.box = [int(round(v / scale)) for v in prepared.box]
+    return prepared
+
+
+def _prepare_box(photo, size, digits, box):
+    """The user's square [x, y, side], cut from the full-resolution photo: only the
+    part of the photo under the square is read, then shrunk so its side is at most
+    WORK_SIDE, so memory stays bounded and a small square keeps its detail."""
+    x, y, side = box
+    h, w = photo.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + side), min(h, y + side)
+    part = photo[y0:y1, x0:x1]
+    f = min(1.0, WORK_SIDE / side)
+    if f < 1.0:
+        part = cv2.resize(part, (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
+                          interpolation=cv2.INTER_AREA)
+    local = [int(round((x - x0) * f)), int(round((y - y0) * f)), max(1, int(round(side * f)))]
+    prepared = prepare_digit(part, size, local) if digits else prepare_face(part, size, local)
+    prepared.box = [x, y, side, side]
     return prepared

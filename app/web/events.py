@@ -51,11 +51,11 @@ def on_complete(payload=None, *extra):
     try:
         if extra:
             raise RequestError(ERROR_CODES["BAD_REQUEST"], "complete takes one object")
-        jobs.admit(request.sid)
+        admitted = jobs.admit(request.sid)
         # decoding and checking images is CPU work: never on the socket loop
         req = jobs.blocking(parse_complete, payload, current_app.extensions["regen"]["registry"],
                             min(cfg["MAX_IMAGE_BYTES"], cfg["MAX_SOCKET_BYTES"]), cfg["MAX_IMAGE_PIXELS"])
-        job, position = jobs.submit(request.sid, req, job_id)
+        job, position = jobs.submit(request.sid, req, job_id, since=admitted)
         return {"job": job.id, "position": position}
     except (RequestError, Refused) as exc:
         return _refuse(exc.code, exc.message, job_id)

@@ -10,7 +10,10 @@ the model's measured seconds per candidate-step (`Entry.step_seconds`). One job
 may cost at most `max_job_seconds`; the waiting jobs together `max_queue_seconds`,
 and at most `max_queue` of them. Each address may hold `max_jobs_per_address`
 jobs and send `complete_rate` = (N, seconds) completes per window. Replacing a
-client's own waiting job is always accepted: it does not grow the queue.
+client's own waiting job does not count against the queue's length (it takes the
+old job's place). A `cancel` without a job id that arrives while the client's
+`complete` is still being checked (each event runs in its own task) cancels that
+job too: it is refused at submit rather than left to run for nobody.
 
 Engine work never runs on the socket loop: each chunk, each PNG encode and the
 Telea baseline go through `blocking` (eventlet's tpool in eventlet mode, a plain
@@ -70,7 +73,11 @@ class RateWindow:
         self.times = collections.defaultdict(collections.deque)
 
     def allow(self, key, now=None):
+        """Count one event for key; False if the window is already full. Not thread-safe:
+        the job manager calls it under its lock."""
         now = time.monotonic() if now is None else now
+        for old_key in [k for k, t in self.times.items() if t and now - t[-1] > self.seconds]:
+            del self.times[old_key]          # forget addresses that have gone quiet
         times = self.times[key]
         while times and now - times[0] > self.seconds:
             times.popleft()
@@ -97,6 +104,7 @@ class JobManager:
         self.running = []                     # jobs a worker is on
         self.active = {}                      # sid -> the client's current job (waiting or running)
         self.clients = {}                     # live sid -> its address
+        self.cancelled_at = {}                # sid -> when it last cancelled with no job to cancel
         self.started = False
         self.stopping = False
 
@@ -124,6 +132,8 @@ class JobManager:
         with self.lock:
             self.clients.pop(sid, None)
         self.cancel(sid, reason="the client disconnected")
+        with self.lock:
+            self.cancelled_at.pop(sid, None)
 
     # -- client actions -------------------------------------------------------------
 
@@ -133,23 +143,29 @@ class JobManager:
         return params.steps * params.restarts * self.registry.entries[request.model].step_seconds
 
     def admit(self, sid):
-        """Checks that need no decoded payload (run before any decoding); raises Refused."""
+        """Checks that need no decoded payload (run before any decoding); raises Refused.
+        Returns the time of admission, for `submit(since=...)`."""
         with self.lock:
             address = self.clients.get(sid)
+            allowed = address is not None and self.rate.allow(address)
         if address is None:
             raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
-        if not self.rate.allow(address):
+        if not allowed:
             raise Refused(ERROR_CODES["RATE_LIMITED"],
                           f"more than {self.rate.count} completes in {self.rate.seconds:g} s; wait a little")
+        return time.monotonic()
 
-    def submit(self, sid, request, job_id=None):
+    def submit(self, sid, request, job_id=None, since=None):
         """Queue a job for a live client, replacing its previous one; returns (job, position).
+        `since`: when its `complete` was admitted; a cancel after that refuses it.
         Raises Refused (with a code) if the job is not admitted."""
         self.start()
         with self.lock:
             address = self.clients.get(sid)
             if address is None:          # it disconnected while its payload was being checked
                 raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
+            if since is not None and self.cancelled_at.get(sid, float("-inf")) >= since:
+                raise Refused(ERROR_CODES["CANCELLED"], "cancelled by the user")
             job = Job(sid, request, address, self.cost(request), **({"id": job_id} if job_id else {}))
             if job.cost > self.max_job_seconds:
                 raise Refused(ERROR_CODES["TOO_COSTLY"],
@@ -187,6 +203,10 @@ class JobManager:
         """Cancel the client's current job (if job_id is given, only if it matches)."""
         with self.lock:
             job = self.active.get(sid)
+            if job is None and job_id is None:
+                # "my job", but none is queued yet: perhaps its complete is still being
+                # checked (each event runs in its own task); remember, so submit refuses it
+                self.cancelled_at[sid] = time.monotonic()
         if job is not None and (job_id is None or job.id == job_id):
             self._cancel_job(job, reason)
             return True

@@ -77,7 +77,12 @@ def install_http_hooks(app):
     @app.errorhandler(HTTPException)
     def http_error(exc):
         code = HTTP_CODES.get(exc.code, "http_error")
-        return jsonify({"code": code, "message": exc.description}), exc.code
+        response = jsonify({"code": code, "message": exc.description})
+        response.status_code = exc.code
+        for name, value in exc.get_headers():       # e.g. a 405's Allow
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def internal_error(exc):

@@ -12,12 +12,14 @@ export class CropEditor {
     canvas.addEventListener("pointerdown", (e) => this.#down(e));
     canvas.addEventListener("pointermove", (e) => this.#move(e));
     window.addEventListener("pointerup", () => { this.drag = null; });
+    canvas.addEventListener("pointercancel", () => { this.drag = null; });
     canvas.addEventListener("wheel", (e) => this.#wheel(e), { passive: false });
   }
 
-  /** Show `photo` (an image) with the square `box` [x, y, side] in photo pixels. */
-  show(photo, box) {
+  /** Show `photo` (an image, from `file`) with the square `box` [x, y, side] in photo pixels. */
+  show(photo, box, file) {
     this.photo = photo;
+    this.file = file;
     this.box = box.slice(0, 3);
     const fit = Math.min(1, 448 / Math.max(photo.width, photo.height));
     this.scale = fit;
@@ -26,7 +28,15 @@ export class CropEditor {
     this.draw();
   }
 
+  /** Keep the square at least 8 px, at most twice the photo's long side, and on the photo. */
+  #clamp() {
+    const { width: w, height: h } = this.photo;
+    const side = Math.max(8, Math.min(2 * Math.max(w, h), this.box[2]));
+    this.box = [Math.max(1 - side, Math.min(w - 1, this.box[0])), Math.max(1 - side, Math.min(h - 1, this.box[1])), side];
+  }
+
   draw() {
+    this.#clamp();
     const { ctx, scale } = this;
     ctx.drawImage(this.photo, 0, 0, this.canvas.width, this.canvas.height);
     const [x, y, side] = this.box.map((v) => v * scale);

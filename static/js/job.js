@@ -28,15 +28,22 @@ export class Job {
     return this.ticket;
   }
 
-  /** The server's answer to `complete`: {job, position} or {job, error}. */
-  acknowledged(ticket, ack) {
-    if (ticket !== this.ticket || this.state !== "sending") return;
+  /**
+   * The server's answer to `complete`: {job, position} or {job, error}. Returns
+   * false if this ticket's job is no longer wanted (stopped or replaced while the
+   * answer was on its way): the caller must then cancel ack.job on the server.
+   * onQueued(ack) shows the position before the events held meanwhile are replayed.
+   */
+  acknowledged(ticket, ack, onQueued = () => {}) {
+    if (ticket !== this.ticket || this.state !== "sending") return false;
     this.id = ack.job ?? null;
     const held = this.held;
     this.held = [];
-    if (ack.error) return this.end("error", ack.error);
+    if (ack.error) { this.end("error", ack.error); return true; }
     this.#set("queued");
+    onQueued(ack);
     for (const [deliver, msg] of held) if (msg.job === this.id) deliver(msg);
+    return true;
   }
 
   /**

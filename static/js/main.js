@@ -55,21 +55,24 @@ app.complete = async () => {
   };
   if (!app.job.isCurrent(ticket)) return false;     // stopped while the mask was encoded
   const ack = await app.socket.complete(payload);
-  app.job.acknowledged(ticket, ack);
-  if (ack.error && app.job.state === "error" && app.job.ticket === ticket) showError(ack.error);
-  else if (app.job.isCurrent(ticket)) showQueued(ack);
+  if (!app.job.acknowledged(ticket, ack, showQueued)) {
+    if (ack.job && !ack.error) app.socket.cancel(ack.job);   // stopped before the answer came: cancel it there too
+    return false;
+  }
+  if (ack.error) showError(ack.error);
   return true;
 };
 
 /** End the active job here and ask the server to cancel it; false if none was active. */
 /** Thumbnails of the result and its distinct runners-up; a click makes one the result. */
-async function showAlternatives(msg) {
+async function showAlternatives(msg, latest) {
   const options = [{ image: msg.image, loss: msg.losses.total }, ...(msg.alternatives ?? [])];
   const box = $("alternatives");
   box.replaceChildren();
   $("alternatives-wrap").hidden = options.length < 2;
   for (const [i, option] of options.entries()) {
     const bitmap = await bitmapFromBytes(option.image);
+    if (!latest()) return;
     const c = document.createElement("canvas");
     c.width = c.height = 96;
     c.title = `loss ${option.loss.toFixed(3)}${i === 0 ? " (the best)" : ""}`;
@@ -77,6 +80,7 @@ async function showAlternatives(msg) {
     c.classList.toggle("active", i === 0);
     drawPixelated(c, bitmap);
     c.addEventListener("click", async () => {
+      if (app.job.active) return;             // a new job owns the view now
       app.result.bitmap = bitmap;
       app.result.msg = { ...app.result.best, image: option.image };
       drawPixelated($("live-canvas"), bitmap);
@@ -124,7 +128,7 @@ app.socket = connect({
     $("connection").className = "pill bad";
     if (app.job.end("error")) { setStatus("Lost the connection to the server."); toast(`Lost the connection to the server (${why}).`); }
   },
-  queued: (msg) => app.job.route(msg, showQueued),
+  queued: (msg) => app.job.route(msg, (m) => { if (app.job.state === "queued") showQueued(m); }),
   progress: (msg) => app.job.route(msg, async (m) => {
     const ticket = app.job.ticket;
     app.job.running();
@@ -143,12 +147,14 @@ app.socket = connect({
     if (!app.job.isCurrent(ticket)) return;
     app.job.end("done");
     $("progress").value = 1;
-    drawPixelated($("live-canvas"), result);
-    app.result = { bitmap: result, subject: app.subject, msg: m, best: m };
-    await showResults(app.subject.editor, m, pastedResult());
-    await showAlternatives(m);
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
-    app.presenter.jobEnded();
+    drawPixelated($("live-canvas"), result);
+    app.result = { bitmap: result, subject: app.subject, msg: m, best: m, ticket };
+    // a new job may start while these draw: each step checks that this one is still the latest
+    const latest = () => app.job.ticket === ticket;
+    await showResults(app.subject.editor, m, pastedResult());
+    if (latest()) await showAlternatives(m, latest);
+    if (latest()) app.presenter.jobEnded();
   }),
   error: (msg) => {
     if (!msg.job) { toast(msg.message); return; }   // about no job in particular (a malformed packet)

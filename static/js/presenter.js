@@ -36,11 +36,12 @@ export class Presenter {
 
   /** Called by the page when a job ends; schedules the next demo round. */
   jobEnded() {
+    clearTimeout(this.timer);
     if (this.demo) this.timer = setTimeout(() => this.#nextRound(), PAUSE_MS);
   }
 
   async #nextRound() {
-    if (!this.demo) return;
+    if (!this.demo || this.app.running) return;   // a job the user started keeps the stage
     const { source, editor } = this.app;
     const presets = source.model.kind === "faces" ? FACE_PRESETS : DIGIT_PRESETS;
     await source.next(1);

@@ -24,6 +24,7 @@ export function connect(handlers) {
       try {
         return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.COMPLETE, payload);
       } catch {
+        socket.emit(EVENTS.CANCEL, {});     // should it still queue the job, it must not run for nobody
         return { job: null, error: { code: "no_answer", message: "the server did not answer in time" } };
       }
     },

@@ -13,7 +13,7 @@ export class Source {
     this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box, inverted}
     this.#wireUpload();
     this.crop = new CropEditor($("crop-canvas"));
-    $("crop-apply").addEventListener("click", () => this.upload(this.file, this.crop.box));
+    $("crop-apply").addEventListener("click", () => this.upload(this.crop.file, this.crop.box));
     $("model-picker").addEventListener("change", (e) => this.selectModel(e.target.value));
   }
 
@@ -74,7 +74,6 @@ export class Source {
       toast("That is not an image: use PNG, JPEG or WebP.");
       return;
     }
-    this.file = file;
     const where = box ? `&box=${box.map((v) => Math.round(v)).join(",")}` : "";
     const res = await fetch(`/api/prepare?model=${encodeURIComponent(this.model.name)}${where}`, {
       method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" },
@@ -91,7 +90,7 @@ export class Source {
       : "Digit found and centred.";
     $("upload-note").textContent = this.model.kind === "faces" ? found
       : `${found} ${body.inverted ? "Converted to gray and inverted (light background)." : "Converted to gray."}`;
-    this.crop.show(photo, body.box);
+    this.crop.show(photo, body.box, file);
     $("crop-editor").hidden = false;
     this.onPicked();
   }

@@ -136,15 +136,17 @@ function matchGrain(ctx, photo, box, hole, size) {
     luma[i] = 0.299 * d[4 * i] + 0.587 * d[4 * i + 1] + 0.114 * d[4 * i + 2];
   }
   const blurred = boxBlur(luma, w, h, radius);
-  const stats = [[0, 0], [0, 0]];                      // [known ring, fill]: [sum of squares, count]
-  for (let i = 0; i < w * h; i++) {
-    const hf = luma[i] - blurred[i];
-    const s = stats[inHole[i]];
-    s[0] += hf * hf; s[1] += 1;
-  }
-  const ring = stats[0][1] ? stats[0][0] / stats[0][1] : 0;
-  const fill = stats[1][1] ? stats[1][0] / stats[1][1] : 0;
-  const sigma = Math.sqrt(Math.max(0, ring - fill));
+  // robust noise levels (1.4826 x the median |high band|): edges such as eyes or hair
+  // in the known ring would inflate a plain standard deviation
+  const bands = [[], []];                              // [known ring, fill]
+  for (let i = 0; i < w * h; i++) bands[inHole[i]].push(Math.abs(luma[i] - blurred[i]));
+  const level = (v) => {
+    if (!v.length) return 0;
+    const sorted = Float32Array.from(v).sort();
+    return 1.4826 * sorted[sorted.length >> 1];
+  };
+  const ring = level(bands[0]), fill = level(bands[1]);
+  const sigma = Math.sqrt(Math.max(0, ring * ring - fill * fill));
   if (!(sigma > 0.5)) return;
   let seed = 12345;                                    // the same grain for the same photo and hole
   const gauss = () => {

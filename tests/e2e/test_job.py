@@ -301,8 +301,8 @@ def test_a_distinct_alternative_can_be_adopted(page):
     page.evaluate("window.regen.editor.preset('center')")
     page.click("#complete")
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
-    count = page.evaluate("document.querySelectorAll('#alternatives canvas').length")
-    assert count >= 2, "the search offers at least one distinct runner-up"
+    # the thumbnails are drawn just after the done state: wait for them
+    wait_until(page, "document.querySelectorAll('#alternatives canvas').length >= 2", timeout=10000)
     page.click("#alternatives canvas >> nth=1")
     page.wait_for_timeout(300)
     assert page.evaluate("document.querySelector('#alternatives canvas.active').dataset.alternative") == "1"

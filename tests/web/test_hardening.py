@@ -290,3 +290,36 @@ def test_decoding_encoding_and_the_baseline_go_through_blocking(app, sio):
     sio.emit(EVENTS["COMPLETE"], complete_payload(), callback=True)
     wait_for(sio, EVENTS["DONE"])
     assert calls[0] == "parse_complete" and "next_report" in calls and calls[-1] == "finish_images"
+
+
+def test_a_cancel_before_the_job_exists_refuses_it_at_submit(app):
+    """Each socket event runs in its own task: Stop can be handled while the complete
+    is still being checked. The job must then not run for nobody."""
+    jobs = app.extensions["regen"]["jobs"]
+    client = socketio.test_client(app)
+    sid = next(iter(jobs.clients))
+    from app.web.validation import parse_complete
+    req = parse_complete(complete_payload(), app.extensions["regen"]["registry"], 10 ** 6, 10 ** 6)
+    admitted = jobs.admit(sid)
+    assert jobs.cancel(sid) is False                  # nothing to cancel yet
+    with pytest.raises(Refused) as refused:
+        jobs.submit(sid, req, since=admitted)
+    assert refused.value.code == ERROR_CODES["CANCELLED"] and not jobs.waiting
+    job, _ = jobs.submit(sid, req, since=jobs.admit(sid))   # a later complete is not affected
+    assert job in jobs.waiting or jobs.running
+    client.disconnect()
+
+
+def test_a_small_crop_of_a_huge_photo_keeps_its_detail(client):
+    photo = np.zeros((500, 9000, 3), np.uint8)
+    photo[100:104, 100:102] = 255                     # a 2-pixel-wide detail in a 4-pixel crop
+    data = imageio.encode_png(photo)
+    r = client.post("/api/prepare?model=tiny&box=100,100,4", data=data, content_type="image/png")
+    assert r.status_code == 200
+    crop = imageio.decode(__import__("base64").b64decode(r.get_json()["image"].split(",", 1)[1]), 3)
+    assert crop[:, :6].mean() > 150 and crop[:, 10:].mean() < 60, "the left half white, the right black"
+
+
+def test_a_405_keeps_its_allow_header(client):
+    r = client.post("/api/models")
+    assert r.status_code == 405 and r.is_json and "GET" in r.headers["Allow"]
