@@ -1,0 +1,54 @@
+"""The face metrics of training.evaluate: the Fréchet distance, the committed
+feature network, and projection PSNR."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from app.engine.model import load_model
+from tests.conftest import DATA_DIR, needs_shared_data
+from training import evaluate, face_features
+
+
+def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(600, 8))
+    b = rng.normal(size=(600, 8))
+    assert face_features.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    same = face_features.frechet_distance(a, b)
+    shifted = face_features.frechet_distance(a, b + 0.5)
+    wider = face_features.frechet_distance(a, b * 2.0)
+    assert same < 0.2 and same + 1.5 < shifted < same + 3.0 and wider > 2.0   # 8 dims x 0.5^2 = 2
+
+
+def test_the_feature_network_is_committed_and_versioned():
+    path = face_features.DEFAULT_PATH
+    assert os.path.exists(path) and f"_v{face_features.VERSION}." in os.path.basename(path)
+    net = face_features.load_features()
+    x = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    assert face_features.embed(net, x).shape == (4, face_features.FEATURES)
+
+
+@needs_shared_data
+def test_the_features_tell_real_faces_from_noise_and_blur():
+    import cv2
+
+    from training import export
+    faces = export.held_out_samples("faces", DATA_DIR, 300)
+    net = face_features.load_features()
+    real = face_features.embed(net, faces)
+    other = face_features.embed(net, export.held_out_samples("faces", DATA_DIR, 500)[300:])
+    blurred = face_features.embed(net, np.stack([cv2.GaussianBlur(f, (0, 0), 2.0) for f in faces[:200]]))
+    same = face_features.frechet_distance(real[:200], other)
+    assert face_features.frechet_distance(blurred, other) > 2 * same, "blurry faces are far from sharp ones"
+
+
+def test_projection_recovers_the_generators_own_image(tiny_models):
+    model = load_model(tiny_models[0], "tiny")
+    z = tf.random.uniform([2, model.latent_dim], -1, 1, seed=1)
+    own = model.generate(z)[0].numpy()
+    noise = np.random.default_rng(0).uniform(-1, 1, own.shape).astype(np.float32)
+    scores = evaluate.project(model, np.concatenate([own, noise]), restarts=4, steps=150, chunk=2)
+    assert scores[:2].min() > 30, "G's own images are within its reach"
+    assert scores[2:].max() < scores[:2].min() - 10, "noise is not"
