@@ -50,6 +50,14 @@ def fill_params(page, steps, restarts, fast=True):
         page.click("input[name=fast]")
 
 
+def run_job(page, steps="20", restarts="2", preset="center", fast=True):
+    """Complete with these settings and a preset hole; wait until the page shows it done."""
+    fill_params(page, steps, restarts, fast)
+    page.evaluate(f"window.regen.editor.preset('{preset}')")
+    page.click("#complete")
+    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+
+
 def start_long_job(page):
     fill_params(page, LONG["steps"], LONG["restarts"], fast=False)
     page.evaluate("window.regen.editor.preset('center')")
@@ -78,10 +86,7 @@ def test_changing_the_model_mid_run_stops_the_job_and_never_mixes_two(page):
     settle(page, 1500)
     assert page.inner_text("#status").startswith("Stopped"), "no late event of the face job took over"
     assert page.is_hidden("#results")
-    fill_params(page, "20", "2")
-    page.evaluate("window.regen.editor.preset('bottom')")
-    page.click("#complete")
-    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    run_job(page, "20", "2", "bottom")
     for cid in ("cmp-original", "cmp-regen", "cmp-telea"):
         rgb = canvas_pixels(page, cid)[:, :3]
         assert (rgb.max(1) - rgb.min(1)).max() <= 2, f"{cid} shows the digit (gray), not the face"
@@ -141,10 +146,7 @@ def test_a_dark_digit_on_paper_is_pasted_back_dark_on_paper(page, tmp_path):
     wait_until(page, "document.body.dataset.kind === 'digits'")
     page.set_input_files("#file-input", str(path))
     wait_until(page, "document.getElementById('upload-note').textContent.includes('inverted')")
-    fill_params(page, "20", "2")
-    page.evaluate("window.regen.editor.preset('right')")
-    page.click("#complete")
-    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    run_job(page, "20", "2", "right")
     pasted = canvas_pixels(page, "cmp-pasted")[:, :3].reshape(120, 120, 3).astype(float).mean(2)
     regen = canvas_pixels(page, "cmp-regen")[:, :3].reshape(192, 192, 3).astype(float).mean(2)
     x, y, side, _ = page.evaluate("window.regen.source.current.box")
@@ -257,10 +259,7 @@ def test_zoom_pan_and_fit_keep_painting_exact(page):
 
 
 def test_before_after_slider_and_holding_o(page):
-    fill_params(page, "20", "2")
-    page.evaluate("window.regen.editor.preset('center')")
-    page.click("#complete")
-    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    run_job(page, "20", "2", "center")
     page.fill("#ba-slider", "20")
     page.dispatch_event("#ba-slider", "input")
     assert "20%" in page.evaluate("document.getElementById('ba-after').style.clipPath")
@@ -277,10 +276,7 @@ def test_grain_matching_adds_the_photos_detail_to_the_pasted_fill(page, tmp_path
     Image.fromarray(photo).save(path)
     page.set_input_files("#file-input", str(path))
     wait_until(page, "document.getElementById('upload-note').textContent.length > 0")
-    fill_params(page, "20", "2")
-    page.evaluate("window.regen.editor.preset('center')")
-    page.click("#complete")
-    wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    run_job(page, "20", "2", "center")
 
     def hole_roughness():
         px = canvas_pixels(page, "cmp-pasted")[:, :3].reshape(160, 160, 3).astype(float).mean(2)
