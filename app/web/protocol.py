@@ -52,8 +52,10 @@ ERROR_CODES = {
     "INTERNAL": "internal",            # a server fault; details are in the server log
 }
 
-# Limits on the `complete` payload (also enforced by validation.py).
+# Limits on the `complete` payload: enforced by validation.py, put on the page's fields
+# by the template, and mirrored in protocol.js (a test checks all three).
 LIMITS = {
+    "seed": (0, 2 ** 32 - 1),
     "steps": (1, 5000),
     "restarts": (1, 128),
     "lambda": (0.0, 10.0),

@@ -25,7 +25,7 @@ def _entry(name):
 
 @bp.get("/")
 def index():
-    return render_template("index.html", defaults=CompletionParams())
+    return render_template("index.html", defaults=CompletionParams(), limits=LIMITS)
 
 
 @bp.get("/api/models")

@@ -12,7 +12,7 @@ from app.engine.masks import check_inputs, mask_from_hole_image
 from app.web.protocol import CANCEL_KEYS, COMPLETE_KEYS, ERROR_CODES, LIMITS, PARAM_KEYS
 
 BYTES = (bytes, bytearray, memoryview)
-SEED_MAX = 2 ** 32 - 1
+SEED_MAX = LIMITS["seed"][1]
 
 
 class RequestError(Exception):
@@ -76,7 +76,7 @@ def parse_params(params):
         steps=_int(params, "steps", *LIMITS["steps"], d.steps),
         restarts=_int(params, "restarts", *LIMITS["restarts"], d.restarts),
         lam=_float(params, "lambda", *LIMITS["lambda"], d.lam),
-        lr=_float(params, "lr", 0.0, LIMITS["lr"][1], d.lr, low_open=True),
+        lr=_float(params, "lr", *LIMITS["lr"], d.lr),
         blend=blend, seed=seed,
         **({} if fast else PLAIN_SEARCH))
 

@@ -14,6 +14,16 @@ export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed",
 export const CANCEL_KEYS = ["job"];
 export const LOSS_KEYS = ["contextual", "perceptual", "anchor", "total"];
 
+export const LIMITS = {
+  seed: [0, 4294967295],
+  steps: [1, 5000],
+  restarts: [1, 128],
+  lambda: [0.0, 10.0],
+  lr: [1e-6, 10.0],
+  name_length: 64,
+  aspect: 20,
+};
+
 export const ERROR_CODES = {
   BAD_REQUEST: "bad_request",
   UNKNOWN_MODEL: "unknown_model",

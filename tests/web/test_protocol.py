@@ -47,3 +47,14 @@ def test_event_names_are_not_typed_out_elsewhere_in_the_page():
             text = f.read()
         for event in ("complete", "progress", "queued", "done"):
             assert f'on("{event}"' not in text and f'emit("{event}"' not in text, (filename, event)
+
+
+def test_limits_agree_in_the_server_the_page_and_its_fields(client):
+    as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in protocol.LIMITS.items()}
+    assert js_const("protocol.js", "LIMITS") == as_json
+    page = client.get("/").get_data(as_text=True)
+    for key in ("steps", "restarts", "lambda", "lr", "seed"):
+        field = re.search(rf'<input name="{key}"[^>]*>', page).group(0)
+        low, high = protocol.LIMITS[key]
+        assert float(re.search(r'min="([^"]+)"', field).group(1)) == low, key
+        assert float(re.search(r'max="([^"]+)"', field).group(1)) == high, key
