@@ -2,7 +2,7 @@
 import io
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 
@@ -40,7 +40,9 @@ def decode(data, channels, max_pixels=None, formats=FORMATS, size=None, max_side
             if max_aspect and max(w, h) > max_aspect * max(1, min(w, h)):
                 raise ValueError(f"image is {w}x{h}; its sides may differ by at most {max_aspect}x")
             img.load()
-            return to_array(img, channels)
+            # as browsers draw it: a phone photo's EXIF orientation applied, so boxes on
+            # the page and on the server mean the same pixels
+            return to_array(ImageOps.exif_transpose(img), channels)
     except Image.DecompressionBombError as exc:
         raise ValueError(f"image is too large to decode safely: {exc}") from exc
     except UnidentifiedImageError:
