@@ -108,7 +108,7 @@ def test_model_names_never_reach_the_filesystem(sio, model):
     ({"restarts": 129}, "restarts must be from 1 to 128"),
     ({"lambda": float("nan")}, "lambda must be a finite number"),
     ({"lambda": 11}, "lambda must be"),
-    ({"lr": 0}, "lr must be > 0"),
+    ({"lr": 0}, "lr must be >= 1e-06"),
     ({"lr": float("inf")}, "lr must be a finite number"),
     ({"seed": -1}, "seed must be an integer"),
     ({"seed": "7"}, "seed must be an integer"),
