@@ -9,7 +9,29 @@ import time
 import types
 import urllib.request
 
+import engineio
+import socketio
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _InOrderEngineIO(engineio.Client):
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    """A Socket.IO client that reads messages in the order they arrive, on its reader thread.
+
+    python-socketio's threaded client hands every Engine.IO message to a new thread, so the
+    attachment of a binary event (Regen's progress and done carry PNGs) can be read before
+    its header: a ValueError in a stray thread, and the event lost. Handlers therefore run
+    on the reader thread and must not wait on the server themselves (no `call` inside one)."""
+
+    def _engineio_client_class(self):
+        return _InOrderEngineIO
 
 
 def free_port():

@@ -17,12 +17,11 @@ import threading
 import time
 
 import numpy as np
-import socketio
 
 from app.engine import imageio
 from app.engine.masks import hole_image, preset_mask
 from app.web.protocol import EVENTS
-from bench.server import running_server
+from bench.server import InOrderClient, running_server
 from bench.output import command_line, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +33,7 @@ def payload(model, size, params, sample="000"):
 
 
 def first_progress_times(url, job, repeats):
-    client = socketio.Client()
+    client = InOrderClient()
     got = threading.Event()
     client.on(EVENTS["PROGRESS"], lambda msg: got.set())
     client.connect(url, transports=["websocket"])
@@ -55,7 +54,7 @@ def first_progress_times(url, job, repeats):
 
 
 def pings_during_job(url, job, pings, interval=0.05):
-    worker, pinger = socketio.Client(), socketio.Client()
+    worker, pinger = InOrderClient(), InOrderClient()
     running, finished = threading.Event(), threading.Event()
     worker.on(EVENTS["PROGRESS"], lambda msg: running.set())
     worker.on(EVENTS["DONE"], lambda msg: finished.set())

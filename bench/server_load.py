@@ -22,10 +22,9 @@ import time
 import urllib.request
 
 import numpy as np
-import socketio
 
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import running_server
+from bench.server import InOrderClient, running_server
 from bench.server_latency import payload
 from bench.output import command_line, write_json
 
@@ -39,7 +38,7 @@ class Bystander:
     """A client that pings every `interval` s until stopped; round trips in ms."""
 
     def __init__(self, url, interval=0.05):
-        self.client, self.interval = socketio.Client(), interval
+        self.client, self.interval = InOrderClient(), interval
         self.client.connect(url, transports=["websocket"])
         self.times, self.stopped = [], threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -71,7 +70,7 @@ def rss_mb(pid):
 
 class LoadClient:
     def __init__(self, url):
-        self.client = socketio.Client()
+        self.client = InOrderClient()
         self.events = []
         self.ended = threading.Event()
         for name in (EVENTS["QUEUED"], EVENTS["DONE"], EVENTS["ERROR"]):

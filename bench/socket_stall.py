@@ -14,19 +14,18 @@ import os
 import sys
 import time
 
-import socketio
 
 from app.web.config import Config
 from app.web.protocol import EVENTS
 from bench.output import command_line, write_json
-from bench.server import running_server
+from bench.server import InOrderClient, running_server
 from bench.server_load import Bystander
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def send(url, size):
-    client = socketio.Client(reconnection=False)
+    client = InOrderClient(reconnection=False)
     client.connect(url, transports=["websocket"])
     client.emit(EVENTS["COMPLETE"], {"model": "faces", "image": os.urandom(size), "mask": b""})
     time.sleep(1.0)

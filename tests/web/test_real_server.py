@@ -8,7 +8,7 @@ import pytest
 import socketio as sio_client
 
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import running_server
+from bench.server import InOrderClient, running_server
 from tests.web.helpers import complete_payload
 
 
@@ -33,7 +33,7 @@ class Recorder:
 def test_complete_over_a_real_socket(tiny_models, mode):
     with running_server(tiny_models[0], mode=mode) as server:
         url = server.url
-        client = sio_client.Client()
+        client = InOrderClient()
         rec = Recorder(client)
         client.connect(url, transports=["websocket"])
         try:
@@ -63,14 +63,14 @@ def test_other_origins_are_refused_unless_listed(tiny_models):
     # Long-polling sends exactly the Origin given here (the websocket client adds its own).
     evil = {"Origin": "http://evil.example"}
     with running_server(tiny_models[0], mode="eventlet") as server:
-        client = sio_client.Client()
+        client = InOrderClient()
         with pytest.raises(sio_client.exceptions.ConnectionError):
             client.connect(server.url, headers=evil, transports=["polling"], wait_timeout=5)
-        same = sio_client.Client()
+        same = InOrderClient()
         same.connect(server.url, headers={"Origin": server.url}, transports=["polling"])
         same.disconnect()
     with running_server(tiny_models[0], mode="eventlet", CORS_ORIGINS="http://evil.example") as server:
-        client = sio_client.Client()
+        client = InOrderClient()
         client.connect(server.url, headers=evil, transports=["polling"])
         client.disconnect()
 

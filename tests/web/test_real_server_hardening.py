@@ -9,10 +9,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-import socketio as sio_client
 
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import ROOT, free_port, running_server
+from bench.server import ROOT, InOrderClient, free_port, running_server
 from tests.web.helpers import complete_payload
 
 # python-socketio's client leaves the sockets of quickly closed connections to the garbage
@@ -43,7 +42,7 @@ def ping_seconds(client):
 
 
 def connect(url):
-    client = sio_client.Client(reconnection=False)
+    client = InOrderClient(reconnection=False)
     client.connect(url, transports=["websocket"], wait_timeout=10)
     return client
 
