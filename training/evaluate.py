@@ -29,6 +29,7 @@ import tensorflow as tf  # noqa: E402
 
 from app.engine.model import load_model  # noqa: E402
 from training import data, export, face_features, reporting  # noqa: E402
+from training.cli import command  # noqa: E402
 from training.judge import judge_digits, load_judge  # noqa: E402
 
 CONFIDENT = 0.9
@@ -163,6 +164,7 @@ def evaluate(folder, n=1000, seed=0, data_dir=None, projection=(64, 16, 500)):
     return report
 
 
+@command
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("model", help="model folder, e.g. models/mnist")
@@ -175,11 +177,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     projection = ((args.projection_faces, args.projection_restarts, args.projection_steps)
                   if args.projection_faces > 0 else None)
-    try:
-        report = evaluate(args.model, args.samples, args.seed, args.data_dir, projection)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    report = evaluate(args.model, args.samples, args.seed, args.data_dir, projection)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -33,6 +33,7 @@ from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2)
 
 from training import checkpoint, data, reporting, train_encoder  # noqa: E402
+from training.cli import command  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 from training.nets.encoder import build_encoder  # noqa: E402
 
@@ -193,6 +194,7 @@ def is_encoder_run(run_dir):
         return False
 
 
+@command
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n")[0])
     p.add_argument("run", help="run directory with a checkpoint")
@@ -203,14 +205,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not args.name.replace("-", "").replace("_", "").isalnum():
         p.error(f"bad model name {args.name!r}: use letters, digits, '-' and '_'")
-    try:
-        if is_encoder_run(args.run):
-            folder = export_encoder(args.run, args.name, args.models_dir)
-        else:
-            folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if is_encoder_run(args.run):
+        folder = export_encoder(args.run, args.name, args.models_dir)
+    else:
+        folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir)
     print(f"exported {args.run} to {folder}")
     return 0
 

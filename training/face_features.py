@@ -28,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from training import augment, data  # noqa: E402
+from training.cli import command  # noqa: E402
 
 VERSION = 1
 FEATURES = 256
@@ -132,6 +133,7 @@ def frechet_distance(a, b):
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(cross))
 
 
+@command
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.face_features",
                                 description=f"Train version {VERSION} of the face feature network.")
@@ -139,11 +141,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    try:
-        _, loss = train_features(args.out, args.data_dir, args.steps)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    _, loss = train_features(args.out, args.data_dir, args.steps)
     print(f"face features v{VERSION}: contrastive loss {loss:.4f}; weights in {args.out}")
     return 0
 

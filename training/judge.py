@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from training import data  # noqa: E402
+from training.cli import command  # noqa: E402
 
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "models", "judges", "mnist.weights.h5")
@@ -68,17 +69,14 @@ def judge_digits(judge, images):
     return probs.argmax(1), probs.max(1)
 
 
+@command
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.judge", description="Train the MNIST judge.")
     p.add_argument("--out", default=DEFAULT_PATH)
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    try:
-        _, accuracy = train_judge(args.out, args.data_dir, args.epochs)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    _, accuracy = train_judge(args.out, args.data_dir, args.epochs)
     print(f"judge test accuracy {accuracy:.4f}; weights in {args.out}")
     return 0
 

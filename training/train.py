@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from training import augment, checkpoint, data, reporting, warm_start  # noqa: E402
+from training.cli import command  # noqa: E402
 from training.config import ARCHS, G_ARCHS, default_config  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 
@@ -221,13 +222,9 @@ def train(args):
     return gan
 
 
+@command
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        train(args)
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    train(parse_args(argv))
     return 0
 
 

@@ -38,6 +38,7 @@ import tensorflow as tf  # noqa: E402
 
 from app.engine.model import load_model  # noqa: E402
 from training import checkpoint, data, reporting, warm_start  # noqa: E402
+from training.cli import command  # noqa: E402
 from training.nets.encoder import build_encoder  # noqa: E402
 from training.random_masks import random_masks  # noqa: E402
 
@@ -215,13 +216,9 @@ def train(args):
     return trainer
 
 
+@command
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        train(args)
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    train(parse_args(argv))
     return 0
 
 

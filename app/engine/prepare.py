@@ -50,13 +50,22 @@ class Prepared:
         return base64.b64encode(imageio.encode_png(self.image)).decode("ascii")
 
 
-def _crop_square(photo, x, y, side):
-    """Square crop that may reach past the photo's edges (padded by reflection)."""
+def _crop_square(photo, x, y, side, border=cv2.BORDER_REFLECT):
+    """Square crop that may reach past the photo's edges, padded by `border`
+    (reflection, or cv2.BORDER_CONSTANT: black)."""
     h, w = photo.shape[:2]
     pad = max(0, -x, -y, x + side - w, y + side - h)
     if pad:
-        photo = cv2.copyMakeBorder(photo, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+        photo = cv2.copyMakeBorder(photo, pad, pad, pad, pad, border, value=0)
     return photo[y + pad:y + pad + side, x + pad:x + pad + side]
+
+
+def _shrink(image, f):
+    """image scaled by f <= 1 (area-averaged), each side at least 1 px; itself if f == 1."""
+    if f >= 1.0:
+        return image
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
 def find_face(photo):
@@ -72,13 +81,10 @@ def find_face(photo):
 
 def prepare_face(photo, size, box=None):
     """The face crop, or the square `box` [x, y, side] the user chose."""
+    face = None if box is not None else find_face(photo)
     if box is not None:
         x, y, side = box[:3]
-        crop = _crop_square(photo, x, y, side)
-        image = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-        return Prepared(image, [x, y, side, side])
-    face = find_face(photo)
-    if face is None:   # fall back to the central square
+    elif face is None:   # fall back to the central square
         side = min(photo.shape[:2])
         x, y = (photo.shape[1] - side) // 2, (photo.shape[0] - side) // 2
     else:
@@ -109,10 +115,7 @@ def prepare_digit(photo, size, box=None):
         side = int(max(y1 - y0, x1 - x0) * size / 20)    # MNIST: the digit fills 20 of 28 pixels
         x = (x0 + x1) // 2 - side // 2
         y = (y0 + y1) // 2 - side // 2
-    h, w = gray.shape
-    pad = max(0, -x, -y, x + side - w, y + side - h)
-    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    crop = padded[y + pad:y + pad + side, x + pad:x + pad + side]
+    crop = _crop_square(gray, x, y, side, cv2.BORDER_CONSTANT)   # MNIST's background is black
     image = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)[..., None]
     return Prepared(image, [int(x), int(y), side, side], inverted=inverted)
 
@@ -145,9 +148,7 @@ def prepare(photo, image_shape, kind, box=None):
     if box is not None:
         return _prepare_box(photo, size, digits, check_box(box, photo.shape))
     scale = min(1.0, WORK_SIDE / max(photo.shape[:2]))
-    small = photo if scale == 1.0 else cv2.resize(
-        photo, (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
-        interpolation=cv2.INTER_AREA)
+    small = _shrink(photo, scale)
     prepared = prepare_digit(small, size) if digits else prepare_face(small, size)
     if scale != 1.0:
         prepared.box = [int(round(v / scale)) for v in prepared.box]
@@ -161,11 +162,8 @@ def _prepare_box(photo, size, digits, box):
     x, y, side = box
     h, w = photo.shape[:2]
     x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + side), min(h, y + side)
-    part = photo[y0:y1, x0:x1]
     f = min(1.0, WORK_SIDE / side)
-    if f < 1.0:
-        part = cv2.resize(part, (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
-                          interpolation=cv2.INTER_AREA)
+    part = _shrink(photo[y0:y1, x0:x1], f)
     local = [int(round((x - x0) * f)), int(round((y - y0) * f)), max(1, int(round(side * f)))]
     prepared = prepare_digit(part, size, local) if digits else prepare_face(part, size, local)
     prepared.box = [x, y, side, side]

@@ -233,8 +233,13 @@ class JobManager:
             if job in self.waiting:
                 self.waiting.remove(job)
         if queued:   # a running job reports its own end at the next chunk
-            self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"], "message": reason})
+            self._end_cancelled(job)
             self._announce_positions()
+
+    def _end_cancelled(self, job):
+        """End a job that must not go on: its cancel reason, or its client has gone."""
+        self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"],
+                                            "message": job.cancel_reason or "the client disconnected"})
 
     def _finish(self, job, event, payload, outcome=None):
         """Send a job's one terminal event (to a client that is still there) and log it."""
@@ -263,8 +268,9 @@ class JobManager:
             self._emit(EVENTS["QUEUED"], {"job": job.id, "position": i}, job.sid)
 
     def _next_job(self):
-        with self.wakeup:
-            while True:
+        """The next job to run (now counted as running), or None once stopping."""
+        while True:
+            with self.wakeup:
                 while not self.waiting:
                     if self.stopping:
                         return None
@@ -273,14 +279,8 @@ class JobManager:
                 if job.sid in self.clients and job.cancel_reason is None:
                     self.running.append(job)
                     return job
-                # the client left (or the job was cancelled) while it waited: never run it
-                job.cancel_reason = job.cancel_reason or "the client disconnected"
-                self.lock.release()
-                try:
-                    self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"],
-                                                        "message": job.cancel_reason})
-                finally:
-                    self.lock.acquire()
+            # the client left (or the job was cancelled) while it waited: never run it
+            self._end_cancelled(job)
 
     def _worker(self):
         while True:
@@ -312,9 +312,7 @@ class JobManager:
         try:
             while True:
                 if job.cancel_reason or job.sid not in self.clients:
-                    return self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"],
-                                                               "message": job.cancel_reason or
-                                                               "the client disconnected"})
+                    return self._end_cancelled(job)
                 if time.monotonic() - started > self.time_limit:
                     return self._finish(job, EVENTS["ERROR"], {
                         "code": ERROR_CODES["TIMEOUT"],
