@@ -51,10 +51,11 @@ def gan_method(**settings):
     observe(image) is called with what the user sees at every report and at the end."""
     def run(completer, image, mask, seed, observe=None):
         params = CompletionParams(seed=seed, **settings)
-        for item in completer.iterate(to_float(image), mask, params):
-            if observe:
-                observe(item.image)
-        return item.image
+        report = (lambda progress: observe(progress.image)) if observe else None
+        result = completer.complete(to_float(image), mask, params, on_progress=report)
+        if observe:
+            observe(result.image)
+        return result.image
     return run
 
 

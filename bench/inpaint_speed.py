@@ -76,8 +76,8 @@ def flops_per_sample_iteration(model):
     return model_analyzer.profile(g, options=opts).total_float_ops
 
 
-class Problem:
-    """One completion problem's tensors, shared by both loops."""
+class Case:
+    """One completion case (image, mask, starting z), shared by both loops."""
 
     def __init__(self, completer, batch, seed=0):
         h, w, c = completer.model.image_shape
@@ -88,36 +88,30 @@ class Problem:
         self.z = completer.initial_latents(batch, seed)[0]
 
 
-def fused_rate(completer, problem, steps):
-    """Sample-iterations per second of one fused chunk of `steps` steps."""
-    from app.engine.masks import importance_weights
-    z = tf.constant(problem.z)
-    zeros = tf.zeros_like(z)
-    args = (tf.constant(problem.image), tf.constant(importance_weights(problem.mask)[..., None]),
-            tf.constant(completer._free), tf.constant(0.003), tf.constant(0.03),
-            tf.zeros([z.shape[1]]), tf.constant(0.0))   # no encoder prior: the paper's loss
-    completer._chunk(z, zeros, zeros, tf.constant(0.0), tf.constant(1), *args)   # warm
+def fused_rate(completer, case, steps):
+    """Sample-iterations per second of one fused chunk of `steps` steps (the engine's own
+    `Completer.step`), with no encoder prior: the paper's loss."""
+    task = completer.problem(case.image, case.mask, CompletionParams(lam=0.003, lr=0.03))
+    start = completer.start_state(case.z)
+    completer.step(start, 1, task)   # warm
     t = time.perf_counter()
-    out = completer._chunk(z, zeros, zeros, tf.constant(0.0), tf.constant(steps), *args)
-    out[0].numpy()
-    return problem.batch * steps / (time.perf_counter() - t)
+    state, _, _ = completer.step(start, steps, task)
+    state.z.numpy()
+    return case.batch * steps / (time.perf_counter() - t)
 
 
-def naive_rate(completer, problem, steps, lam=0.003, lr=0.03):
+def naive_rate(completer, case, steps, lam=0.003, lr=0.03):
     """The origin's way: one graph call per step for loss and gradient, Adam in NumPy."""
-    from app.engine.masks import importance_weights
-    y = tf.constant(problem.image)
-    w = tf.constant(importance_weights(problem.mask)[..., None])
-    no_prior = (tf.zeros([problem.z.shape[1]]), tf.constant(0.0))
+    task = completer.problem(case.image, case.mask, CompletionParams(lam=lam, lr=lr))
 
     @tf.function
     def loss_and_grad(z):
         with tf.GradientTape() as tape:
             tape.watch(z)
-            total = tf.reduce_sum(completer._losses(z, y, w, lam, *no_prior)[0])
+            total = tf.reduce_sum(completer.losses(z, task)[0].total)
         return total, tape.gradient(total, z)
 
-    z = problem.z.copy()
+    z = case.z.copy()
     m, v = np.zeros_like(z), np.zeros_like(z)
     loss_and_grad(tf.constant(z))   # trace
     t = time.perf_counter()
@@ -127,7 +121,7 @@ def naive_rate(completer, problem, steps, lam=0.003, lr=0.03):
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         z = np.clip(z - lr * (m / (1 - 0.9 ** i)) / (np.sqrt(v / (1 - 0.999 ** i)) + 1e-8), -1, 1)
-    return problem.batch * steps / (time.perf_counter() - t)
+    return case.batch * steps / (time.perf_counter() - t)
 
 
 def first_progress_seconds(completer, repeats=5):
@@ -164,10 +158,10 @@ def run(model_name, batches, repeats=3, steps_budget=1200, models_dir="models", 
     log(f"matmul {gflops:.0f} GFLOP/s; {flops / 1e9:.3f} GFLOP per sample-iteration; limit {limit:.0f} sample-it/s")
     rows = []
     for b in batches:
-        problem = Problem(completer, b)
+        case = Case(completer, b)
         steps = max(10, steps_budget // b)
-        fused = [fused_rate(completer, problem, steps) for _ in range(repeats)]
-        naive = [naive_rate(completer, problem, steps) for _ in range(repeats)]
+        fused = [fused_rate(completer, case, steps) for _ in range(repeats)]
+        naive = [naive_rate(completer, case, steps) for _ in range(repeats)]
         row = {"batch": b, "steps": steps, "fused": float(np.median(fused)), "naive": float(np.median(naive))}
         row["speedup"] = row["fused"] / row["naive"]
         row["utilization"] = row["fused"] / limit

@@ -18,13 +18,14 @@ uint8 in [0, 255]. Masks: (H, W) float32, 1 = known pixel.
 """
 import dataclasses
 import time
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from app.engine.blend import poisson_blend
 from app.engine.masks import check_inputs, importance_weights
-from app.engine.schedule import EarlyStopper, halving_steps, survivors
+from app.engine.schedule import EarlyStopper, chunk_length, halving_steps, survivors
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 ALTERNATIVES = 4            # distinct runner-up completions a Result offers
@@ -84,6 +85,37 @@ class CompletionParams:
         return self
 
 
+class SearchState(NamedTuple):
+    """Adam on the K candidates: z and its moment estimates, (K, d) float32 each,
+    and the step count t, a float32 scalar (shared: every candidate steps together)."""
+
+    z: tf.Tensor
+    m: tf.Tensor
+    v: tf.Tensor
+    t: tf.Tensor
+
+
+class Problem(NamedTuple):
+    """What one completion minimises, as tensors the fused step takes."""
+
+    image: tf.Tensor            # y: (H, W, C) float32 in [-1, 1], the hole's values unused
+    weights: tf.Tensor          # W: (H, W, 1) importance weights, 0 in the hole
+    free: tf.Tensor             # (d,) 1 where z is searched, 0 on a conditioned model's class code
+    lam: tf.Tensor              # () weight of the perceptual term
+    lr: tf.Tensor               # () Adam's learning rate
+    z_prior: tf.Tensor          # (d,) the encoder's guess z_E (zeros without one)
+    anchor: tf.Tensor           # () mu, the weight of mean((z - z_E)^2); 0 = no prior term
+
+
+class Losses(NamedTuple):
+    """Per-candidate terms, (K,) each: total = contextual + lam * perceptual + prior."""
+
+    total: tf.Tensor
+    contextual: tf.Tensor
+    perceptual: tf.Tensor       # log(1 - D(G(z))) (or -critic), never positive for BCE models
+    prior: tf.Tensor            # mu * mean((z - z_E)^2): the pull toward the encoder's guess
+
+
 @dataclasses.dataclass
 class Progress:
     """One report. Loss arrays are per candidate, shape (K,)."""
@@ -92,20 +124,19 @@ class Progress:
     steps: int
     contextual: np.ndarray
     perceptual: np.ndarray
+    prior: np.ndarray
     total: np.ndarray
     best: int
     image: np.ndarray           # (H, W, C) uint8: known pixels + the best candidate's fill
     fill: np.ndarray            # (H, W, C) float32 in [-1, 1]: G(z_best)
     z: np.ndarray               # (latent_dim,) float32: z_best
-    lam: float = 0.0            # the weight of the perceptual term in total
 
     def best_losses(self):
         """The best candidate's terms: total = contextual + lam * perceptual + anchor,
         anchor being the pull toward the encoder's guess (0 on the plain search)."""
         i = self.best
-        contextual, perceptual, total = float(self.contextual[i]), float(self.perceptual[i]), float(self.total[i])
-        return {"contextual": contextual, "perceptual": perceptual,
-                "anchor": max(0.0, total - contextual - self.lam * perceptual), "total": total}
+        return {"contextual": float(self.contextual[i]), "perceptual": float(self.perceptual[i]),
+                "anchor": float(self.prior[i]), "total": float(self.total[i])}
 
 
 @dataclasses.dataclass
@@ -120,6 +151,31 @@ class Result:
     cancelled: bool = False
     early_stopped: bool = False
     alternatives: list = dataclasses.field(default_factory=list)   # [(image uint8, total loss)], see below
+
+
+def drive(search, on_progress=None, call=None):
+    """Run a search (the generator `Completer.iterate` returns) to its `Result`.
+
+    on_progress(Progress) is called for each report; call(fn) runs each chunk of
+    search, by default directly (the job manager passes eventlet's tpool, so the
+    socket loop never waits on TensorFlow)."""
+
+    def advance():
+        try:
+            return next(search), None
+        except StopIteration as end:
+            return None, end.value
+
+    call = call or (lambda fn: fn())
+    try:
+        while True:
+            progress, result = call(advance)
+            if result is not None:
+                return result
+            if on_progress:
+                on_progress(progress)
+    finally:
+        search.close()
 
 
 def to_uint8(x):
@@ -139,56 +195,75 @@ class Completer:
         self.model = model
         h, w, c = model.image_shape
         d = model.latent_dim
-        f32 = tf.float32
-        self._chunk = tf.function(self._run_chunk, input_signature=[
-            tf.TensorSpec([None, d], f32), tf.TensorSpec([None, d], f32), tf.TensorSpec([None, d], f32),
-            tf.TensorSpec([], f32), tf.TensorSpec([], tf.int32),
-            tf.TensorSpec([h, w, c], f32), tf.TensorSpec([h, w, 1], f32), tf.TensorSpec([d], f32),
-            tf.TensorSpec([], f32), tf.TensorSpec([], f32), tf.TensorSpec([d], f32), tf.TensorSpec([], f32)])
-        self._free = np.ones(d, np.float32)
+        f32, scalar = tf.float32, tf.TensorSpec([], tf.float32)
+        candidates = tf.TensorSpec([None, d], f32)
+        self._step = tf.function(self._run_steps, input_signature=[
+            SearchState(candidates, candidates, candidates, scalar), tf.TensorSpec([], tf.int32),
+            Problem(tf.TensorSpec([h, w, c], f32), tf.TensorSpec([h, w, 1], f32), tf.TensorSpec([d], f32),
+                    scalar, scalar, tf.TensorSpec([d], f32), scalar)])
+        self.free = np.ones(d, np.float32)
         cond = model.conditioning
         if cond:
-            self._free[cond["offset"]:cond["offset"] + cond["num_classes"]] = 0.0
+            self.free[cond["offset"]:cond["offset"] + cond["num_classes"]] = 0.0
+
+    def problem(self, image, mask, params, guess=None):
+        """The `Problem` for image (H, W, C) in [-1, 1], mask (H, W) 1 = known, checked
+        params, and the encoder's guess (d,) or None (then there is no prior term)."""
+        weights = importance_weights(mask, params.window, params.floor)[..., None]
+        z_prior, mu = (guess, params.anchor) if guess is not None else (np.zeros(len(self.free), np.float32), 0.0)
+        return Problem(tf.constant(image, tf.float32), tf.constant(weights, tf.float32), tf.constant(self.free),
+                       tf.constant(float(params.lam)), tf.constant(float(params.lr)),
+                       tf.constant(z_prior, tf.float32), tf.constant(float(mu)))
+
+    def start_state(self, z):
+        """The `SearchState` of candidates z (K, d) before any step."""
+        z = tf.constant(z, tf.float32)
+        return SearchState(z, tf.zeros_like(z), tf.zeros_like(z), tf.constant(0.0))
 
     # 1. The loss of every candidate, and the images it was computed on.
-    def _losses(self, z, y, w, lam, z_prior, mu):
+    def losses(self, z, problem):
+        """z (K, d) -> (`Losses`, G(z) (K, H, W, C) in [-1, 1])."""
         images = self.model.generate(z)[0]
-        contextual = tf.reduce_sum(tf.abs(w * (images - y)), axis=[1, 2, 3])
+        contextual = tf.reduce_sum(tf.abs(problem.weights * (images - problem.image)), axis=[1, 2, 3])
         logit = self.model.discriminate(images)[1]
         if self.model.perceptual == "neg_critic":
             perceptual = -logit
         else:
             perceptual = -tf.nn.softplus(logit)   # log(1 - sigmoid(logit)), stable
-        prior = mu * tf.reduce_mean(tf.square(z - z_prior), axis=1)
-        return contextual + lam * perceptual + prior, contextual, perceptual, images
+        prior = problem.anchor * tf.reduce_mean(tf.square(z - problem.z_prior), axis=1)
+        return Losses(contextual + problem.lam * perceptual + prior, contextual, perceptual, prior), images
 
-    # 2. n Adam steps with projection, fused; then the losses at the new z.
-    def _run_chunk(self, z, m, v, t, n, y, w, free, lam, lr, z_prior, mu):
+    # 2. n Adam steps with projection onto [-1, 1]^d, fused; then the losses at the new z.
+    def step(self, state, n, problem):
+        """(`SearchState`, steps n, `Problem`) -> (the state after n steps, its `Losses`,
+        its images): the engine's fused loop, public so that benchmarks time this very step."""
+        return self._step(state, tf.constant(n, tf.int32), problem)
+
+    def _run_steps(self, state, n, problem):
         def body(i, z, m, v, t):
             with tf.GradientTape() as tape:
                 tape.watch(z)
                 # Candidates are independent, so the gradient of the sum is each one's own.
-                objective = tf.reduce_sum(self._losses(z, y, w, lam, z_prior, mu)[0])
-            g = tape.gradient(objective, z) * free
+                objective = tf.reduce_sum(self.losses(z, problem)[0].total)
+            g = tape.gradient(objective, z) * problem.free
             t = t + 1.0
             m = ADAM_B1 * m + (1.0 - ADAM_B1) * g
             v = ADAM_B2 * v + (1.0 - ADAM_B2) * tf.square(g)
-            step = lr * (m / (1.0 - ADAM_B1 ** t)) / (tf.sqrt(v / (1.0 - ADAM_B2 ** t)) + ADAM_EPS)
+            step = problem.lr * (m / (1.0 - ADAM_B1 ** t)) / (tf.sqrt(v / (1.0 - ADAM_B2 ** t)) + ADAM_EPS)
             return i + 1, tf.clip_by_value(z - step, -1.0, 1.0), m, v, t
 
-        _, z, m, v, t = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), z, m, v, t))
-        total, contextual, perceptual, images = self._losses(z, y, w, lam, z_prior, mu)
-        return z, m, v, t, total, contextual, perceptual, images
+        _, *after = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *state))
+        state = SearchState(*after)
+        losses, images = self.losses(state.z, problem)
+        return state, losses, images
 
     def warm_up(self):
         """Trace the fused step once so that the first real job does not pay for it."""
         h, w, c = self.model.image_shape
         mask = np.ones((h, w), np.float32)
         mask[: h // 2] = 0
-        for item in self.iterate(np.zeros((h, w, c), np.float32), mask,
-                                 CompletionParams(steps=2, restarts=1, seed=0, blend=False)):
-            pass
-        return item
+        return drive(self.iterate(np.zeros((h, w, c), np.float32), mask,
+                                  CompletionParams(steps=2, restarts=1, seed=0, blend=False)))
 
     def encoder_guess(self, image, mask):
         """(d,) float32: the encoder's z for the image, or None for a model without one.
@@ -224,75 +299,76 @@ class Completer:
                 z[:from_guess, off:off + k] = np.eye(k, dtype=np.float32)[np.argmax(guess[off:off + k])]
         return z, from_guess > 0
 
-    def iterate(self, image, mask, params=None):
-        """Yield a `Progress` per chunk (the first at step 0, showing the encoder's
-        guess where the model has one), then the `Result`.
+    def iterate(self, image, mask, params=None, stop=None):
+        """A generator: it yields a `Progress` per chunk (the first at step 0, showing
+        the encoder's guess where the model has one) and returns the `Result`; run it
+        with `drive` (or `complete`).
 
-        image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known.
-        Stop iterating to cancel; the work stops within one chunk.
+        image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known. stop() is asked
+        after each report; once true, the search ends within that chunk and returns
+        the best state so far with `cancelled=True`. Closing the generator abandons it.
         """
         params = (params or CompletionParams()).check()
         image, mask = check_inputs(image, mask, self.model.image_shape)
         t0 = time.perf_counter()
-        y = tf.constant(image)
-        w = tf.constant(importance_weights(mask, params.window, params.floor)[..., None])
-        known = mask[..., None]
         use_guess = params.encoder_share > 0 or params.anchor > 0
         guess = self.encoder_guess(image, mask) if use_guess else None
         z, guessed = self.initial_latents(params.restarts, params.seed, guess,
                                           params.encoder_share, params.perturbation)
-        z = tf.constant(z)
-        m = v = tf.zeros_like(z)
-        t = tf.constant(0.0)
-        z_prior, mu = (guess, params.anchor) if guess is not None else (np.zeros(z.shape[1], np.float32), 0.0)
-        args = (y, w, tf.constant(self._free), tf.constant(float(params.lam)), tf.constant(float(params.lr)),
-                tf.constant(z_prior, tf.float32), tf.constant(float(mu)))
+        problem, state = self.problem(image, mask, params, guess), self.start_state(z)
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
-        step, n, early, kept = 0, 0, False, None
-        pool = []   # (total loss, G(z)) of each candidate as it leaves the search: the alternatives
+        step, n, kept = 0, 0, None
+        early = cancelled = False
+        pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
         while True:
             started = time.perf_counter()
-            z, m, v, t, total, ctx, perc, images = self._chunk(z, m, v, t, tf.constant(n), *args)
+            state, losses, images = self.step(state, n, problem)
             step += n
-            total = total.numpy()
             # The first report shows the encoder's guess as it is, so a plausible
             # fill appears at once; later ones the best candidate.
-            best = 0 if step == 0 and guessed else int(np.argmin(total))
-            fill = images[best].numpy()
-            progress = Progress(step, params.steps, ctx.numpy(), perc.numpy(), total, best,
-                                to_uint8(known * image + (1.0 - known) * fill), fill, z[best].numpy(), params.lam)
+            progress = self._report(step, params.steps, state, losses, images, image, mask,
+                                    show_first=step == 0 and guessed)
             # Adam can leave the best candidate a little worse than it once was (it
             # jitters around a stiff anchor): the result is the best state reported.
-            if kept is None or total[best] <= kept.total[kept.best]:
+            if kept is None or progress.total[progress.best] <= kept.total[kept.best]:
                 kept = progress
             if step >= params.steps:
                 break
-            if stopper and stopper.update(step, total[best]):
+            if stopper and stopper.update(step, progress.total[progress.best]):
                 early = True
                 break
             yield progress
+            if stop and stop():
+                cancelled = True
+                break
             if halve_at and step >= halve_at[0]:
-                # 3. Successive halving: the worse half of the candidates stops here.
                 halve_at.pop(0)
-                chosen = survivors(total, len(total) // 2)
-                fills = images.numpy()
-                zs = z.numpy()
-                pool += [(float(total[i]), fills[i], zs[i]) for i in range(len(total)) if i not in set(chosen)]
-                keep = tf.constant(chosen)
-                z, m, v = tf.gather(z, keep), tf.gather(m, keep), tf.gather(v, keep)
-            # 4. Size the next chunk so a report is due about every report_seconds.
-            elapsed = time.perf_counter() - started
-            per_step = elapsed / n if n else elapsed / 2
-            n = int(np.clip(params.report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
-            n = min([n, params.steps - step] + [h - step for h in halve_at[:1] if h > step])
-        result = self.finish(kept, mask, params, t0)
-        result.steps, result.early_stopped = step, early
-        fills, zs = images.numpy(), z.numpy()
-        pool += [(float(total[i]), fills[i], zs[i]) for i in range(len(total))]
-        result.alternatives = self.alternatives(pool, (kept.fill, kept.z), image, mask, params)
-        yield result
+                state = self._halve(state, progress.total, images, pool)
+            n = chunk_length(n, time.perf_counter() - started, params.report_seconds,
+                             params.steps - step, halve_at[0] - step if halve_at else None)
+        pool += _leaving(progress.total, images, state.z)
+        return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
+                            alternatives=self.alternatives(pool, (kept.fill, kept.z), image, mask, params))
+
+    def _report(self, step, steps, state, losses, images, image, mask, show_first=False):
+        """The `Progress` of the state after `step` steps; its best is candidate 0 if show_first."""
+        total = losses.total.numpy()
+        best = 0 if show_first else int(np.argmin(total))
+        fill = images[best].numpy()
+        known = mask[..., None]
+        return Progress(step, steps, losses.contextual.numpy(), losses.perceptual.numpy(), losses.prior.numpy(),
+                        total, best, to_uint8(known * image + (1.0 - known) * fill), fill, state.z[best].numpy())
+
+    @staticmethod
+    def _halve(state, total, images, pool):
+        """Successive halving: the worse half of the candidates leaves the search (into
+        `pool`, where the alternatives come from); returns the survivors' state."""
+        chosen = survivors(total, len(total) // 2)
+        pool += _leaving(total, images, state.z, staying=chosen)
+        keep = tf.constant(chosen)
+        return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
 
     def alternatives(self, pool, best, image, mask, params, count=ALTERNATIVES):
         """Up to `count` runner-up completions, best loss first, each distinct from the
@@ -316,12 +392,13 @@ class Completer:
                 out.append((poisson_blend(to_uint8(fill), raw, mask) if params.blend else raw, loss))
         return out
 
-    def finish(self, progress, mask, params, started, cancelled=False):
-        """The `Result` for the state a progress report describes (blended if asked)."""
+    def _result(self, progress, image, mask, params, started, **outcome):
+        """The `Result` for the state a progress report describes (blended if asked);
+        outcome: steps, cancelled, early_stopped, alternatives."""
         fill8 = to_uint8(progress.fill)
         blended = poisson_blend(fill8, progress.image, mask) if params.blend else progress.image
         return Result(blended, progress.image, fill8, progress.z, progress.best_losses(),
-                      progress.step, time.perf_counter() - started, cancelled)
+                      seconds=time.perf_counter() - started, **outcome)
 
     def complete(self, image, mask, params=None, on_progress=None, cancelled=None):
         """Run to the end and return the `Result`.
@@ -330,16 +407,10 @@ class Completer:
         search stops within one chunk and the best completion so far is returned
         with `cancelled=True`.
         """
-        started = time.perf_counter()
-        params = (params or CompletionParams()).check()
-        gen = self.iterate(image, mask, params)
-        for item in gen:
-            if isinstance(item, Result):
-                return item
-            if on_progress:
-                on_progress(item)
-            if cancelled and cancelled():
-                gen.close()
-                known = check_inputs(image, mask, self.model.image_shape)[1]
-                return self.finish(item, known, params, started, cancelled=True)
-        raise RuntimeError("the completion ended without a result")
+        return drive(self.iterate(image, mask, params, stop=cancelled), on_progress)
+
+
+def _leaving(total, images, z, staying=()):
+    """[(total loss, G(z) (H, W, C) in [-1, 1], z (d,))] of the candidates not in `staying`."""
+    fills, zs, staying = images.numpy(), z.numpy(), set(int(i) for i in staying)
+    return [(float(total[i]), fills[i], zs[i]) for i in range(len(total)) if i not in staying]

@@ -45,3 +45,13 @@ class EarlyStopper:
         if step - then_step < self.patience:
             return False
         return (then - self.best) <= self.tolerance * abs(then)
+
+
+def chunk_length(n, seconds, report_seconds, remaining, to_halving=None):
+    """Steps in the next fused chunk, so that a report is due about every
+    `report_seconds`: judged from the last chunk (n steps in `seconds`; n = 0 is the
+    step-0 report), at most 4x longer than it, at least 1, and never past the end
+    (`remaining` steps) or the next halving (`to_halving` steps away, None = none)."""
+    per_step = seconds / n if n else seconds / 2
+    n = int(np.clip(report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
+    return min([n, remaining] + ([to_halving] if to_halving and to_halving > 0 else []))

@@ -27,7 +27,7 @@ import time
 import uuid
 
 from app.engine import baselines, imageio
-from app.engine.completion import Result, to_float
+from app.engine.completion import drive, to_float
 from app.web.protocol import ERROR_CODES, EVENTS
 
 log = logging.getLogger(__name__)
@@ -302,29 +302,28 @@ class JobManager:
         req = job.request
         entry = self.registry.entries[req.model]
         started = time.monotonic()
-        steps = iter(entry.completer.iterate(to_float(req.image), req.mask, req.params))
 
-        def next_report():
-            """The next item, with its image already encoded (off the loop)."""
-            item = next(steps)
-            return item, None if isinstance(item, Result) else imageio.encode_png(item.image)
+        def gone():
+            return job.cancel_reason is not None or job.sid not in self.clients
 
-        try:
-            while True:
-                if job.cancel_reason or job.sid not in self.clients:
-                    return self._end_cancelled(job)
-                if time.monotonic() - started > self.time_limit:
-                    return self._finish(job, EVENTS["ERROR"], {
-                        "code": ERROR_CODES["TIMEOUT"],
-                        "message": f"the job ran past the {self.time_limit:g} s limit; try fewer steps"})
-                item, png = self.blocking(next_report)
-                if isinstance(item, Result):
-                    return self._done(job, item, started)
-                self._emit(EVENTS["PROGRESS"], {
-                    "job": job.id, "step": item.step, "steps": item.steps,
-                    "losses": item.best_losses(), "image": png}, job.sid)
-        finally:
-            steps.close()
+        def stop():   # asked between chunks, on the engine's thread
+            return gone() or time.monotonic() - started > self.time_limit
+
+        def report(progress):
+            png = self.blocking(imageio.encode_png, progress.image)
+            self._emit(EVENTS["PROGRESS"], {
+                "job": job.id, "step": progress.step, "steps": progress.steps,
+                "losses": progress.best_losses(), "image": png}, job.sid)
+
+        search = entry.completer.iterate(to_float(req.image), req.mask, req.params, stop=stop)
+        result = drive(search, report, call=self.blocking)
+        if not result.cancelled:
+            return self._done(job, result, started)
+        if gone():
+            return self._end_cancelled(job)
+        return self._finish(job, EVENTS["ERROR"], {
+            "code": ERROR_CODES["TIMEOUT"],
+            "message": f"the job ran past the {self.time_limit:g} s limit; try fewer steps"})
 
     def _done(self, job, result, started):
         req = job.request

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.engine.completion import Completer, CompletionParams, Progress, Result, to_float, to_uint8
+from app.engine.completion import Completer, CompletionParams, Progress, Result, drive, to_float, to_uint8
 from app.engine.model import load_model
+from bench.metrics import psnr
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +19,6 @@ def centre_hole(size=16, frac=0.5):
     a, b = int(size * (1 - frac) / 2), int(size * (1 + frac) / 2)
     m[a:b, a:b] = 0
     return m
-
-
-def psnr(a, b, data_range=255.0):
-    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
-    return np.inf if mse == 0 else 10 * np.log10(data_range ** 2 / mse)
 
 
 def toy_problem(completer, seed=3):
@@ -49,17 +45,24 @@ def test_known_pixels_are_kept_exactly(completer):
         assert np.array_equal(result.image[known], to_uint8(image)[known])
 
 
+def run(completer, image, mask, params):
+    """(the search's progress reports, its Result)."""
+    reports = []
+    return reports, drive(completer.iterate(image, mask, params), reports.append)
+
+
 def test_progress_reports_then_result(completer):
     image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
-    items = list(completer.iterate(image, mask, CompletionParams(steps=20, restarts=3, seed=0)))
-    progress, result = items[:-1], items[-1]
+    progress, result = run(completer, image, mask, CompletionParams(steps=20, restarts=3, seed=0))
     assert isinstance(result, Result) and all(isinstance(p, Progress) for p in progress)
+    assert all(isinstance(p, Progress) for p in completer.iterate(image, mask, CompletionParams(steps=5)))
     assert progress[0].step == 0, "the first report shows the starting point"
     steps = [p.step for p in progress] + [result.steps]
     assert steps == sorted(steps) and result.steps == 20
     p = progress[-1]
     assert p.total.shape == p.contextual.shape == p.perceptual.shape == (3,)
-    np.testing.assert_allclose(p.total, p.contextual + 0.003 * p.perceptual, rtol=1e-5)
+    np.testing.assert_allclose(p.total, p.contextual + 0.003 * p.perceptual + p.prior, rtol=1e-5)
+    assert p.best_losses()["anchor"] == float(p.prior[p.best])
     assert p.best == int(np.argmin(p.total))
     assert p.image.dtype == np.uint8 and p.image.shape == (16, 16, 3)
     assert np.all(p.perceptual <= 0), "log(1 - D) is never positive"
@@ -70,7 +73,7 @@ def test_z_stays_in_the_prior_box(completer):
     # Adam's first step moves every coordinate by lr: with lr = 5 each one lands outside
     # [-1, 1] unless projected back onto the box.
     params = CompletionParams(steps=30, restarts=4, seed=0, lr=5.0, report_seconds=1e-6)
-    reports = [item for item in completer.iterate(image, mask, params) if isinstance(item, Progress)]
+    reports = list(completer.iterate(image, mask, params))
     after_one = next(p for p in reports if p.step == 1)
     np.testing.assert_array_equal(np.abs(after_one.z), 1.0)
     assert all(np.all(np.abs(p.z) <= 1.0) for p in reports)
@@ -83,6 +86,7 @@ def test_cancel_stops_within_one_chunk(completer):
                                 on_progress=seen.append, cancelled=lambda: len(seen) >= 3)
     assert result.cancelled
     assert len(seen) == 3 and result.steps == seen[-1].step < 5000
+    assert result.losses["total"] <= min(float(p.total[p.best]) for p in seen), "the best state so far"
     assert result.image.shape == (16, 16, 3)
 
 
@@ -131,7 +135,7 @@ def test_successive_halving_narrows_the_candidates(completer):
     image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
     # one step per report, so that every stage of the halving is seen
     params = CompletionParams(steps=40, restarts=8, seed=0, min_candidates=2, report_seconds=1e-6)
-    sizes = [len(p.total) for p in completer.iterate(image, mask, params) if isinstance(p, Progress)]
+    sizes = [len(p.total) for p in completer.iterate(image, mask, params)]
     assert sizes[0] == 8 and sizes[-1] == 2
     assert sizes == sorted(sizes, reverse=True)
 
@@ -141,8 +145,7 @@ def test_halving_keeps_the_best_so_far(completer):
     the halving stops candidates that might have overtaken it."""
     truth, mask = toy_problem(completer), centre_hole()
     params = CompletionParams(steps=120, restarts=8, seed=0, min_candidates=1, report_seconds=1e-6)
-    reports = list(completer.iterate(truth, mask, params))
-    result, reports = reports[-1], reports[:-1]
+    reports, result = run(completer, truth, mask, params)
     assert [len(p.total) for p in reports][-1] == 1
     assert result.losses["total"] <= min(float(p.total[p.best]) for p in reports) + 1e-7
 
@@ -207,16 +210,15 @@ def test_the_result_is_the_best_state_reported(encoded):
     # a stiff anchor and a large lr make Adam jitter around the minimum
     params = CompletionParams(steps=40, restarts=2, seed=0, anchor=1e4, lr=0.3, report_seconds=1e-6,
                               early_stop=False, blend=False)
-    items = list(encoded.iterate(image, mask, params))
-    reports, result = items[:-1], items[-1]
+    reports, result = run(encoded, image, mask, params)
     assert result.losses["total"] <= min(p.total[p.best] for p in reports)
     assert result.steps == 40
 
 
 def test_encoder_started_search_improves_on_the_guess(encoded):
     image, mask = toy_problem(encoded), centre_hole()
-    items = list(encoded.iterate(image, mask, CompletionParams(steps=60, restarts=4, seed=0, report_seconds=1e-6)))
-    first, result = items[0], items[-1]
+    reports, result = run(encoded, image, mask, CompletionParams(steps=60, restarts=4, seed=0, report_seconds=1e-6))
+    first = reports[0]
     assert result.losses["total"] <= first.total[first.best]
 
 
@@ -234,13 +236,13 @@ def test_anchor_holds_the_search_near_the_encoders_guess(encoded):
 
 def test_anchor_adds_the_prior_to_the_total_loss(encoded):
     z = tf.constant(np.random.default_rng(0).uniform(-1, 1, (3, 8)).astype(np.float32))
-    y = tf.zeros(encoded.model.image_shape)
-    w = tf.ones(encoded.model.image_shape[:2] + (1,))
-    prior = tf.constant(np.full(8, 0.25, np.float32))
-    plain = encoded._losses(z, y, w, 0.1, prior, 0.0)[0].numpy()
-    anchored = encoded._losses(z, y, w, 0.1, prior, 2.0)[0].numpy()
+    image, mask, guess = np.zeros(encoded.model.image_shape, np.float32), centre_hole(), np.full(8, 0.25, np.float32)
+    plain, _ = encoded.losses(z, encoded.problem(image, mask, CompletionParams(lam=0.1, anchor=0.0), guess))
+    anchored, _ = encoded.losses(z, encoded.problem(image, mask, CompletionParams(lam=0.1, anchor=2.0), guess))
     expected = 2.0 * np.mean((z.numpy() - 0.25) ** 2, axis=1)
-    np.testing.assert_allclose(anchored - plain, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(anchored.total.numpy() - plain.total.numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(anchored.prior.numpy(), expected, rtol=1e-4, atol=1e-6)
+    assert np.all(plain.prior.numpy() == 0)
 
 
 def test_alternatives_are_distinct_runners_up(tiny_models):

@@ -33,3 +33,14 @@ def test_early_stopping_uses_the_best_loss_so_far():
     noisy = [10.0 - 0.5 * (s // 10) if s < 100 else 5.0 + (s % 20) for s in range(0, 300, 10)]
     fired = [s for s, v in zip(range(0, 300, 10), noisy) if stop.update(s, v)]
     assert fired and 140 <= fired[0] <= 160
+
+
+def test_chunks_are_sized_for_the_report_interval():
+    from app.engine.schedule import chunk_length
+    assert chunk_length(10, 0.1, 0.15, remaining=1000) == 15, "10 steps took 0.1 s: 15 make 0.15 s"
+    assert chunk_length(0, 0.01, 0.15, remaining=1000) == 4, "after the step-0 report: at most 4"
+    assert chunk_length(10, 10.0, 0.15, remaining=1000) == 1, "at least one step"
+    assert chunk_length(10, 0.001, 0.15, remaining=1000) == 40, "at most 4x the last chunk"
+    assert chunk_length(10, 0.1, 0.15, remaining=7) == 7, "never past the end"
+    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_halving=5) == 5, "never past the next halving"
+    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_halving=0) == 15

@@ -288,8 +288,10 @@ def test_decoding_encoding_and_the_baseline_go_through_blocking(app, sio):
     calls, real = [], jobs.blocking
     jobs.blocking = lambda fn, *a, **k: calls.append(fn.__name__) or real(fn, *a, **k)
     sio.emit(EVENTS["COMPLETE"], complete_payload(), callback=True)
-    wait_for(sio, EVENTS["DONE"])
-    assert calls[0] == "parse_complete" and "next_report" in calls and calls[-1] == "finish_images"
+    reports = [m for name, m in wait_for(sio, EVENTS["DONE"]) if name == EVENTS["PROGRESS"]]
+    assert calls[0] == "parse_complete" and calls[-1] == "finish_images"
+    assert calls.count("advance") == len(reports) + 1, "every chunk of the search, the last included"
+    assert calls.count("encode_png") == len(reports), "every report's PNG"
 
 
 def test_a_cancel_before_the_job_exists_refuses_it_at_submit(app):
