@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from app.engine import manifest as model_format  # noqa: E402
 from app.engine.completion import Completer, CompletionParams  # noqa: E402
 from app.engine.masks import preset_mask  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
@@ -46,13 +47,10 @@ def gradient_graph(model, batch=1):
     the gradient of a contextual-plus-perceptual loss back to z.
 
     Returns (graph, z placeholder (batch, latent), gradient tensor (batch, latent))."""
-    graphs = model.manifest["graphs"]
+    graphs = model.manifest.graphs
 
     def graph_def(entry):
-        gd = tf.compat.v1.GraphDef()
-        with open(os.path.join(model.folder, entry["file"]), "rb") as f:
-            gd.ParseFromString(f.read())
-        return gd
+        return model_format.read_graph_def(os.path.join(model.folder, entry["file"]))
 
     g = tf.Graph()
     with g.as_default():

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from app.engine import imageio
+from app.engine import manifest as model_format
 from app.engine.masks import hole_image, preset_mask
 from app.web.protocol import EVENTS
 from bench.server import InOrderClient, running_server
@@ -108,8 +109,7 @@ def main(argv=None):
     p.add_argument("--json")
     args = p.parse_args(argv)
     command = command_line("bench.server_latency", argv)
-    with open(os.path.join(args.models_dir or os.path.join(ROOT, "models"), args.model, "manifest.json")) as f:
-        size = json.load(f)["image_shape"][0]
+    size = model_format.read(os.path.join(args.models_dir or os.path.join(ROOT, "models"), args.model)).image_shape[0]
     report = run(args.model, size, args.restarts, args.pings, args.mode, models_dir=args.models_dir)
     print(json.dumps(report, indent=2))
     write_json(args.json, report, command)

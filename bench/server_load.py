@@ -23,6 +23,7 @@ import urllib.request
 
 import numpy as np
 
+from app.engine import manifest as model_format
 from app.web.protocol import ERROR_CODES, EVENTS
 from bench.server import InOrderClient, running_server
 from bench.server_latency import payload
@@ -150,8 +151,7 @@ def main(argv=None):
     p.add_argument("--json")
     args = p.parse_args(argv)
     command = command_line("bench.server_load", argv)
-    with open(os.path.join(args.models_dir, args.model, "manifest.json")) as f:
-        size = json.load(f)["image_shape"][0]
+    size = model_format.read(os.path.join(args.models_dir, args.model)).image_shape[0]
     report = run_load(args.models_dir, args.model, size, args.clients, args.steps, args.restarts, mode=args.mode)
     print(json.dumps(report, indent=2))
     write_json(args.json, report, command)

@@ -1,6 +1,5 @@
 """Fixtures shared by every test package: tiny randomly initialised GANs that go
 through the real export path, and the shared datasets when they are present."""
-import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -9,6 +8,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from app.engine import manifest as model_format  # noqa: E402
 from training import checkpoint, export  # noqa: E402
 from training.config import ModelConfig  # noqa: E402
 from training.data import default_data_dir  # noqa: E402
@@ -34,12 +34,10 @@ def make_tiny_model(models_dir, run_dir, name, cfg, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (3, *cfg.image_shape), dtype=np.uint8)
     names = export.write_samples(images, os.path.join(models_dir, name, "samples"))
-    manifest_path = os.path.join(models_dir, name, "manifest.json")
-    with open(manifest_path) as f:
-        manifest = json.load(f)
-    manifest["samples"] = names
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f)
+    folder = os.path.join(models_dir, name)
+    manifest = model_format.read(folder)
+    manifest.samples = names
+    model_format.write(folder, manifest)
     return gan
 
 

@@ -92,7 +92,7 @@ def project(model, targets, restarts=16, steps=500, lr=PROJECTION_LR, seed=0, ch
 
     Each target gets `restarts` random starts; z is clipped into the prior's box
     after every step. Returns the best whole-image PSNR (N,) in dB."""
-    prior = model.manifest.get("z_prior", {})
+    prior = model.manifest.z_prior
     low, high = float(prior.get("low", -1.0)), float(prior.get("high", 1.0))
     rng = np.random.default_rng(seed)
     generate = model.generate
@@ -148,7 +148,7 @@ def evaluate(folder, n=1000, seed=0, data_dir=None, projection=(64, 16, 500)):
     folder = os.path.normpath(folder)
     model = load_model(os.path.dirname(folder), os.path.basename(folder))
     samples = generate(model, n, seed)
-    dataset = model.manifest.get("training", {}).get("dataset")
+    dataset = model.manifest.training.get("dataset")
     report = {"model": model.name, "samples": n, "seed": seed}
     if dataset == "mnist":
         report["judge"] = digit_report(samples)

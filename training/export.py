@@ -3,10 +3,8 @@
     python -m training.export runs/NAME --name NAME [--title "..."] [--models-dir models]
     python -m training.export runs/NAME-encoder --name NAME    (adds the encoder)
 
-models/NAME/
-    generator.pb       frozen GraphDef: z (B, latent) -> image (B, H, W, C) in [-1, 1]
-    discriminator.pb   frozen GraphDef: image -> (probability of real (B,), logit (B,))
-    manifest.json      everything the engine needs to use the graphs
+models/NAME/ (the format is `app.engine.manifest`'s)
+    generator.pb, discriminator.pb, manifest.json
     samples/NNN.png    held-out images for the app's gallery (never trained on)
     grid.png           samples from the exported G
     losses.png         the run's loss plot
@@ -32,12 +30,12 @@ from PIL import Image  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2)
 
+from app.engine import manifest as model_format  # noqa: E402
 from training import checkpoint, data, reporting, train_encoder  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 from training.nets.encoder import build_encoder  # noqa: E402
 
-MANIFEST_VERSION = 1
 # training arguments (train.py's dests) that the manifest's "training" block records
 TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "class_entropy", "diffaugment", "precision",
                      "seed", "init_from")
@@ -101,37 +99,30 @@ def write_samples(images, folder):
 
 def build_manifest(name, title, gan, graphs, step, args, samples):
     cfg = gan.cfg
-    return {
-        "format": MANIFEST_VERSION,
-        "name": name,
-        "title": title,
-        "image_shape": list(cfg.image_shape),
-        "channel_order": "RGB" if cfg.image_shape[-1] == 3 else "L",
-        "pixel_range": [-1.0, 1.0],
-        "latent_dim": cfg.g_input_dim,
-        "z_prior": {"distribution": "uniform", "low": -1.0, "high": 1.0},
+    return model_format.Manifest(
+        name=name, title=title, image_shape=cfg.image_shape, latent_dim=cfg.g_input_dim, graphs=graphs,
+        channel_order="RGB" if cfg.image_shape[-1] == 3 else "L",
         # For ACGAN/InfoGAN the slice [offset, offset + num_classes) of G's input is a
         # one-hot class code that the engine fixes per candidate instead of optimising.
-        "conditioning": ({"num_classes": cfg.num_classes, "offset": cfg.latent_dim}
-                         if cfg.num_classes else None),
-        "graphs": graphs,
-        "adversarial_loss": gan.adversarial_loss,
-        # log1m_sigmoid: log(1 - D) = -softplus(logit); neg_critic: -critic(G(z))
-        "perceptual": gan.perceptual,
-        "samples": samples,
-        "training": {
+        conditioning={"num_classes": cfg.num_classes, "offset": cfg.latent_dim} if cfg.num_classes else None,
+        adversarial_loss=gan.adversarial_loss, perceptual=gan.perceptual, samples=samples,
+        training={
             "arch": cfg.arch,
             "steps": int(step),
             # the data, loss and optimiser settings of the last stretch of training
             **{key: args.get(key) for key in TRAINING_SETTINGS},
             "config": json.loads(cfg.to_json()),
-            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        },
-    }
+            "exported": now(),
+        })
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True):
     """Freeze the run's checkpoint into models_dir/name; returns the folder."""
+    model_format.check_name(name)
     step, cfg, args = checkpoint.read_state(run_dir)
     gan = build_gan(cfg)
     checkpoint.restore(run_dir, gan, with_optimizers=False)
@@ -149,9 +140,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     if os.path.exists(log):
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
-    manifest = build_manifest(name, title, gan, graphs, step, args, sample_names)
-    with open(os.path.join(folder, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    model_format.write(folder, build_manifest(name, title, gan, graphs, step, args, sample_names))
     return folder
 
 
@@ -159,17 +148,15 @@ def export_encoder(run_dir, name, models_dir="models"):
     """Freeze an encoder run into models_dir/name (which must hold the generator it
     was trained against); returns the folder."""
     state = train_encoder.read_state(run_dir)
-    folder = os.path.join(models_dir, name)
-    manifest_path = os.path.join(folder, "manifest.json")
-    if not os.path.exists(manifest_path):
+    folder = os.path.join(models_dir, model_format.check_name(name))
+    if not model_format.has_manifest(folder):
         raise FileNotFoundError(f"no model {folder} to add the encoder to: export the GAN first")
-    with open(manifest_path) as f:
-        manifest = json.load(f)
-    g_hash = train_encoder.file_sha256(os.path.join(folder, manifest["graphs"]["generator"]["file"]))
+    manifest = model_format.read(folder)
+    g_hash = train_encoder.file_sha256(manifest.graph_path(folder, "generator"))
     if g_hash != state["generator_sha256"]:
         raise ValueError(f"{run_dir} was trained against another generator than {folder}'s; "
                          "train a new encoder for this one")
-    shape, latent = tuple(manifest["image_shape"]), int(manifest["latent_dim"])
+    shape, latent = manifest.image_shape, manifest.latent_dim
     encoder = build_encoder(shape, latent)
     encoder.load_weights(os.path.join(run_dir, checkpoint.CKPT_DIR, "encoder.weights.h5"))
     (img_in, mask_in), (z_out,) = freeze(
@@ -177,13 +164,11 @@ def export_encoder(run_dir, name, models_dir="models"):
         [tf.TensorSpec([None, *shape], tf.float32, name="image"),
          tf.TensorSpec([None, *shape[:2], 1], tf.float32, name="mask")],
         folder, "encoder.pb")
-    manifest["graphs"]["encoder"] = {"file": "encoder.pb", "inputs": {"image": img_in, "mask": mask_in},
-                                     "output": z_out}
-    manifest["encoder"] = {"steps": state["step"], "batch": state["args"].get("batch"),
-                           "real_share": state["args"].get("real_share"),
-                           "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=2)
+    manifest.graphs["encoder"] = {"file": "encoder.pb", "inputs": {"image": img_in, "mask": mask_in},
+                                  "output": z_out}
+    manifest.encoder = {"steps": state["step"], "batch": state["args"].get("batch"),
+                        "real_share": state["args"].get("real_share"), "exported": now()}
+    model_format.write(folder, manifest)
     return folder
 
 
@@ -203,8 +188,10 @@ def main(argv=None):
     p.add_argument("--models-dir", default="models")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    if not args.name.replace("-", "").replace("_", "").isalnum():
-        p.error(f"bad model name {args.name!r}: use letters, digits, '-' and '_'")
+    try:
+        model_format.check_name(args.name)
+    except ValueError as exc:
+        p.error(str(exc))
     if is_encoder_run(args.run):
         folder = export_encoder(args.run, args.name, args.models_dir)
     else:

@@ -155,8 +155,8 @@ def save_preview(trainer, images, masks, path):
 def train(args):
     folder = os.path.normpath(args.model)
     model = load_model(os.path.dirname(folder) or ".", os.path.basename(folder))
-    g_hash = file_sha256(os.path.join(folder, model.manifest["graphs"]["generator"]["file"]))
-    spec = args.dataset or model.manifest.get("training", {}).get("dataset")
+    g_hash = file_sha256(model.manifest.graph_path(folder, "generator"))
+    spec = args.dataset or model.manifest.training.get("dataset")
     if not spec:
         raise ValueError(f"{folder} does not say which data it was trained on: pass --dataset")
     ds = data.load_dataset(spec, args.data_dir, model.image_shape[0])

@@ -12,14 +12,12 @@ names: the same functions the export freezes are frozen again with every
 variable set to its own index, and the constants read back give the order
 (see `load_into` for the one place where that order is not stable).
 """
-import json
-import os
-
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import tensor_util
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from app.engine import manifest as model_format
 from training.config import ModelConfig
 from training.nets.dcgan import GATE_SHARPNESS, build_generator
 
@@ -51,13 +49,6 @@ def frozen_order(fn, specs):
     return [variables[i] for i in order]
 
 
-def read_graph_def(path):
-    graph_def = tf.compat.v1.GraphDef()
-    with open(path, "rb") as f:
-        graph_def.ParseFromString(f.read())
-    return graph_def
-
-
 def load_into(fn, specs, graph_path):
     """Assign the constants of the frozen graph at graph_path to the variables `fn` reads
     (fn and specs as the export froze them)."""
@@ -66,7 +57,7 @@ def load_into(fn, specs, graph_path):
     # of each shape in order (a stable sort by shape) is the same as pairing in order
     # where that is right, and mends such a swap.
     variables = sorted(frozen_order(fn, specs), key=lambda v: tuple(v.shape))
-    values = sorted(variable_constants(read_graph_def(graph_path)), key=lambda c: c.shape)
+    values = sorted(variable_constants(model_format.read_graph_def(graph_path)), key=lambda c: c.shape)
     if len(values) != len(variables):
         raise ValueError(f"{graph_path} holds {len(values)} weights but the network has {len(variables)}")
     for var, value in zip(variables, values):
@@ -79,13 +70,11 @@ def load_into(fn, specs, graph_path):
 
 def read_manifest(folder):
     """(ModelConfig, steps trained, training arguments) of an exported model."""
-    path = os.path.join(folder, "manifest.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no exported model at {folder} (manifest.json missing)")
-    with open(path) as f:
-        training = json.load(f).get("training") or {}
+    if not model_format.has_manifest(folder):
+        raise FileNotFoundError(f"no exported model at {folder} ({model_format.FILE} missing)")
+    training = model_format.read(folder).training
     if "config" not in training:
-        raise ValueError(f"{path} does not say how the model was built (training.config)")
+        raise ValueError(f"{folder}'s manifest does not say how the model was built (training.config)")
     return ModelConfig.from_dict(training["config"]), int(training.get("steps", 0)), training
 
 
@@ -152,7 +141,8 @@ def init_from_export(gan, folder, with_discriminator=True):
     exported_cfg = read_manifest(folder)[0]
     g_spec = tf.TensorSpec([None, cfg.g_input_dim], tf.float32)
     d_spec = tf.TensorSpec([None, *cfg.image_shape], tf.float32)
-    g_path = os.path.join(folder, "generator.pb")
+    exported = model_format.read(folder)
+    g_path = exported.graph_path(folder, "generator")
     grafted = exported_cfg.g_mixture != cfg.g_mixture
     if grafted:
         if exported_cfg.g_mixture:
@@ -164,7 +154,7 @@ def init_from_export(gan, folder, with_discriminator=True):
         load_into(lambda z: gan.ema_generator(z, training=False), g_spec, g_path)
     gan.generator.set_weights(gan.ema_generator.get_weights())
     if with_discriminator:
-        load_into(gan.d_outputs, d_spec, os.path.join(folder, "discriminator.pb"))
+        load_into(gan.d_outputs, d_spec, exported.graph_path(folder, "discriminator"))
         if grafted and cfg.d_class_head:
             return align_gate(gan)
     return None

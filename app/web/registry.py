@@ -9,7 +9,8 @@ import numpy as np
 
 from app.engine import imageio
 from app.engine.completion import PLAIN_SEARCH, CompletionParams, Completer
-from app.engine.model import check_name, list_models, load_model
+from app.engine.manifest import check_name
+from app.engine.model import list_models, load_model
 
 log = logging.getLogger(__name__)
 SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -64,7 +65,7 @@ class Registry:
     def _samples(self, model):
         folder = os.path.join(model.folder, "samples")
         samples = {}
-        for filename in model.manifest.get("samples", []):
+        for filename in model.manifest.samples:
             sample_id, ext = os.path.splitext(filename)
             path = os.path.join(folder, filename)
             if ext == ".png" and SAMPLE_ID_RE.match(sample_id) and os.path.isfile(path):

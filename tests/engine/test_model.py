@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.engine.model import check_name, list_models, load_model
+from app.engine.manifest import check_name
+from app.engine.model import list_models, load_model
 
 
 def test_frozen_graphs_match_keras(tiny_models):
@@ -22,13 +23,13 @@ def test_frozen_graphs_match_keras(tiny_models):
 def test_manifest_describes_the_model(tiny_models):
     model = load_model(tiny_models[0], "tiny")
     m = model.manifest
-    assert m["image_shape"] == [16, 16, 3]
-    assert m["z_prior"] == {"distribution": "uniform", "low": -1.0, "high": 1.0}
-    assert m["pixel_range"] == [-1.0, 1.0]
-    assert m["graphs"]["generator"]["input"] == "z:0"
-    assert set(m["graphs"]["discriminator"]["outputs"]) == {"probability", "logit"}
-    assert m["perceptual"] == "log1m_sigmoid"
-    assert m["training"]["arch"] == "dcgan"
+    assert m.image_shape == (16, 16, 3) and m.latent_dim == model.latent_dim
+    assert m.z_prior == {"distribution": "uniform", "low": -1.0, "high": 1.0}
+    assert m.pixel_range == (-1.0, 1.0)
+    assert m.graphs["generator"]["input"] == "z:0"
+    assert set(m.graphs["discriminator"]["outputs"]) == {"probability", "logit"}
+    assert m.perceptual == "log1m_sigmoid"
+    assert m.training["arch"] == "dcgan"
     assert model.summary()["name"] == "tiny"
 
 

@@ -132,9 +132,14 @@ def test_export_round_trip(tmp_path):
     np.testing.assert_allclose(logit.numpy(), gan.d_logit(model.generate(z)[0]).numpy(), atol=1e-5)
 
 
-def test_export_refuses_bad_names(tmp_path):
+@pytest.mark.parametrize("name", ["../evil", "_tiny", "caf\u00e9", "x" * 65])
+def test_export_refuses_the_names_the_engine_refuses(tmp_path, name):
+    """One rule: a name export writes is a name the server loads (before, "_tiny" and
+    "caf\u00e9" were exported and then silently skipped by the server)."""
     with pytest.raises(SystemExit):
-        export.main([str(tmp_path), "--name", "../evil"])
+        export.main([str(tmp_path), "--name", name])
+    with pytest.raises(ValueError, match="bad model name"):
+        export.export(str(tmp_path), name, models_dir=str(tmp_path / "models"))
 
 
 @pytest.mark.parametrize("arch", ["capsule", "wgan-gp"])
@@ -147,7 +152,7 @@ def test_export_records_the_perceptual_term(tmp_path, arch):
     export.export(str(tmp_path / "run"), "m", models_dir=str(tmp_path / "models"), samples=False)
     model = load_model(str(tmp_path / "models"), "m")
     expected = {"capsule": ("margin", "log1m_sigmoid"), "wgan-gp": ("wgan-gp", "neg_critic")}[arch]
-    assert (model.manifest["adversarial_loss"], model.perceptual) == expected
+    assert (model.manifest.adversarial_loss, model.perceptual) == expected
     x = tf.random.uniform([2, 16, 16, 1], -1, 1)
     prob, logit = (t.numpy() for t in model.discriminate(x))
     if arch == "capsule":
