@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 import urllib.request
@@ -32,6 +33,17 @@ class InOrderClient(socketio.Client):
 
     def _engineio_client_class(self):
         return _InOrderEngineIO
+
+
+def disconnect_all(clients):
+    """Disconnect Socket.IO clients at once, each on its own thread: a threading-mode
+    server leaves the websocket closing handshake unanswered, so each client's
+    disconnect waits out websocket-client's 3 s close timeout, one after another."""
+    threads = [threading.Thread(target=c.disconnect) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def free_port():

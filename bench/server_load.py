@@ -25,7 +25,7 @@ import numpy as np
 
 from app.engine import manifest as model_format
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import InOrderClient, running_server
+from bench.server import InOrderClient, disconnect_all, running_server
 from bench.server_latency import payload
 from bench.output import command_line, write_json
 
@@ -117,8 +117,7 @@ def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout
         pings = bystander.stop()
         health = json.loads(urllib.request.urlopen(server.url + "/healthz", timeout=10).read())
         after = rss_mb(server.pid)
-        for c in loads:
-            c.client.disconnect()
+        disconnect_all([c.client for c in loads])
 
     hangs = sum(not c.ended.is_set() for c in loads)
     accepted = [c for c in loads if any(n == EVENTS["QUEUED"] for n, _, _ in c.events)]

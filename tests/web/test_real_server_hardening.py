@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import ROOT, InOrderClient, free_port, running_server
+from bench.server import ROOT, InOrderClient, disconnect_all, free_port, running_server
 from tests.web.helpers import complete_payload
 
 # python-socketio's client leaves the sockets of quickly closed connections to the garbage
@@ -50,10 +50,10 @@ def connect(url):
 @pytest.mark.parametrize("mode", MODES)
 def test_clients_that_leave_at_once_leave_no_orphan_jobs(tiny_models, mode):
     with running_server(tiny_models[0], mode=mode) as server:
-        for _ in range(12):
-            client = connect(server.url)
+        clients = [connect(server.url) for _ in range(12)]
+        for client in clients:
             client.emit(EVENTS["COMPLETE"], complete_payload(params=LONG))
-            client.disconnect()
+        disconnect_all(clients)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             jobs = healthz(server.url)["jobs"]
