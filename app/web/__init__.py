@@ -13,8 +13,10 @@ from app.web.config import Config
 socketio = SocketIO()
 
 
-def create_app(config=None):
-    """Build the app. `config` is a Config subclass or a dict of overrides."""
+def create_app(config=None, registry=None):
+    """Build the app. `config` is a Config subclass or a dict of overrides; `registry`
+    an already loaded `Registry` of MODELS_DIR to serve (tests share one), or None to
+    load and warm the models here."""
     app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
     app.config.from_object(Config)
     if isinstance(config, dict):
@@ -30,7 +32,7 @@ def create_app(config=None):
     from app.web.registry import Registry
     from app.web.security import HostGuard, guard_packets, install_http_hooks
 
-    registry = Registry(app.config["MODELS_DIR"], warm_up=app.config["WARM_UP"])
+    registry = registry or Registry(app.config["MODELS_DIR"], warm_up=app.config["WARM_UP"])
     socketio.init_app(app, async_mode=app.config["ASYNC_MODE"],
                       cors_allowed_origins=app.config["CORS_ORIGINS"],
                       max_http_buffer_size=app.config["MAX_SOCKET_BYTES"])

@@ -3,12 +3,14 @@
 A real server (eventlet mode) serves the tiny models; the test picks a sample,
 paints a mask with mouse events, presses Complete, watches the live canvas and
 the chart change, and waits for the done state. The screenshot is saved under
-artifacts/ for a person to look at.
+artifacts/ for a person to look at, and checked to show the completion.
 """
 import os
 import shutil
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from bench.server import running_server
 from tests.e2e.helpers import wait_until
@@ -17,6 +19,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "artifacts")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser   # `pytest -m 'not browser'` leaves them out
 
 
 def browser_or_skip():
@@ -79,8 +83,24 @@ def test_draw_complete_and_watch(page):
     assert page.is_visible("#results")
     assert "Done" in page.inner_text("#status")
     os.makedirs(ARTIFACTS, exist_ok=True)
-    page.screenshot(path=os.path.join(ARTIFACTS, "e2e_done.png"), full_page=True)
+    shot = screenshot_array(page, os.path.join(ARTIFACTS, "e2e_done.png"))
+    regen, masked = (region(page, shot, f"#cmp-{name}") for name in ("regen", "masked"))
+    assert regen.std() > 5, "the saved screenshot shows a completion, not an empty panel"
+    assert np.abs(regen.astype(int) - masked.astype(int)).mean() > 1, "and it differs from the masked input"
     assert page.errors == []
+
+
+def screenshot_array(page, path):
+    """Save a full-page screenshot at path; (H, W, 3) uint8 of what it shows."""
+    page.screenshot(path=path, full_page=True)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def region(page, shot, selector):
+    """The part of a full-page screenshot that the element at selector covers."""
+    x, y, w, h = page.evaluate(f"""(() => {{ const r = document.querySelector('{selector}').getBoundingClientRect();
+        return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; }})()""")
+    return shot[int(y):int(y + h), int(x):int(x + w)]
 
 
 def test_server_errors_are_shown_in_words(page):

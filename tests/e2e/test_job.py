@@ -12,6 +12,8 @@ from bench.server import running_server
 from tests.e2e.helpers import wait_until
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
+pytestmark = pytest.mark.browser
+
 LONG = {"steps": "5000", "restarts": "2"}
 
 

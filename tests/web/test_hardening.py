@@ -114,9 +114,9 @@ def test_busy_carries_a_job_id_and_a_replacement_is_accepted_on_a_full_queue(mak
 
 # -- fairness ------------------------------------------------------------------------------
 
-def test_a_job_over_the_cost_ceiling_is_refused(make_app):
+def test_a_job_over_the_cost_ceiling_is_refused(make_app, monkeypatch):
     app = make_app(MAX_JOB_SECONDS=1.0)
-    app.extensions["regen"]["registry"].entries["tiny"].step_seconds = 0.001
+    monkeypatch.setattr(app.extensions["regen"]["registry"].entries["tiny"], "step_seconds", 0.001)
     sio = socketio.test_client(app)
     ack = sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 128}), callback=True)
     assert ack["error"]["code"] == ERROR_CODES["TOO_COSTLY"] and "fewer steps" in ack["error"]["message"]
@@ -270,14 +270,14 @@ def test_one_log_line_per_job_and_per_refusal(sio, caplog):
     assert len(refused) == 1 and "code=unknown_model" in refused[0]
 
 
-def test_the_page_defaults_are_admitted(app):
+def test_the_page_defaults_are_admitted(app, monkeypatch):
     """The page's own defaults, fast or plain, cost well under the ceiling."""
     from app.engine.completion import CompletionParams
     from app.web.validation import parse_complete
     req = parse_complete(complete_payload(params={}), app.extensions["regen"]["registry"], 10 ** 6, 10 ** 6)
     assert isinstance(req.params, CompletionParams)
     jobs = app.extensions["regen"]["jobs"]
-    jobs.registry.entries["tiny"].step_seconds = 0.005      # a 64x64 model's measured cost on 2 cores
+    monkeypatch.setattr(jobs.registry.entries["tiny"], "step_seconds", 0.005)   # a 64x64 model's cost on 2 cores
     assert jobs.cost(req) < jobs.max_job_seconds / 10
 
 
