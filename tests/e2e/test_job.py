@@ -1,7 +1,6 @@
 """The page owns its job: each bug of issue "The page owns its job", reproduced in
 headless Chromium against a real server with the tiny models, asserting what a
 user would see. 'tiny' is an RGB (faces-kind) model, 'tiny-gray' a digit model."""
-import io
 import os
 
 import numpy as np
