@@ -1,4 +1,7 @@
-"""Start a real Regen server (python wsgi.py) on a free loopback port, for benchmarks and tests."""
+"""Client-side infrastructure shared by the server benchmarks (bench/server_*.py,
+bench/socket_stall.py) and the real-server tests (tests/web/test_real_server*.py,
+tests/web/test_load.py, tests/e2e): start a real Regen server (python wsgi.py) on
+a free loopback port, talk to it with an in-order Socket.IO client, build payloads."""
 import contextlib
 import os
 import socket
@@ -12,6 +15,9 @@ import urllib.request
 
 import engineio
 import socketio
+
+from app.engine import imageio
+from app.engine.masks import hole_image, preset_mask
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,6 +50,14 @@ def disconnect_all(clients):
         t.start()
     for t in threads:
         t.join()
+
+
+def job_payload(model, size, params, sample="000", mask=None):
+    """A `complete` event's payload: a gallery sample of a size x size model, a mask
+    (PNG bytes, white = hole; default a centre hole) and the search params."""
+    if mask is None:
+        mask = imageio.encode_png(hole_image(preset_mask("center", size)))
+    return {"model": model, "sample": sample, "mask": mask, "params": params}
 
 
 def free_port():

@@ -18,19 +18,12 @@ import time
 
 import numpy as np
 
-from app.engine import imageio
 from app.engine import manifest as model_format
-from app.engine.masks import hole_image, preset_mask
 from app.web.protocol import EVENTS
-from bench.server import InOrderClient, running_server
+from bench.server import InOrderClient, job_payload, running_server
 from bench.output import command_line, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def payload(model, size, params, sample="000"):
-    mask = imageio.encode_png(hole_image(preset_mask("center", size)))
-    return {"model": model, "sample": sample, "mask": mask, "params": params}
 
 
 def first_progress_times(url, job, repeats):
@@ -88,9 +81,9 @@ def run(model, size, restarts, pings, mode, repeats=10, models_dir=None):
     with running_server(models_dir, mode=mode) as server:
         url = server.url
         # The first progress of a default (fast) job: the encoder's guess where there is one.
-        first = first_progress_times(url, payload(model, size, {"restarts": restarts}), repeats)
+        first = first_progress_times(url, job_payload(model, size, {"restarts": restarts}), repeats)
         # Pings during a long plain search, so that the job runs throughout.
-        rtts, ok = pings_during_job(url, payload(model, size, {"steps": 5000, "restarts": restarts,
+        rtts, ok = pings_during_job(url, job_payload(model, size, {"steps": 5000, "restarts": restarts,
                                                                "fast": False}), pings)
     ms = lambda xs, q: float(np.percentile(xs, q) * 1000)  # noqa: E731
     return {"model": model, "mode": mode, "restarts": restarts,

@@ -25,8 +25,7 @@ import numpy as np
 
 from app.engine import manifest as model_format
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import InOrderClient, disconnect_all, running_server
-from bench.server_latency import payload
+from bench.server import InOrderClient, disconnect_all, job_payload, running_server
 from bench.output import command_line, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,7 +91,7 @@ class LoadClient:
 
 def run_load(models_dir, model, size, clients=20, steps=100, restarts=4, timeout=600, mode="eventlet", **env):
     """Returns the report dict; raises AssertionError if a contract is broken."""
-    job = payload(model, size, {"steps": steps, "restarts": restarts})
+    job = job_payload(model, size, {"steps": steps, "restarts": restarts})
     with running_server(models_dir, mode=mode, **{**LOAD_ENV, **env}) as server:
         before = rss_mb(server.pid)
         bystander = Bystander(server.url)

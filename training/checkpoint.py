@@ -60,13 +60,18 @@ def save(run_dir, gan, step, args):
     write_atomically(os.path.join(run_dir, CKPT_DIR), write)
 
 
-def read_state(run_dir):
-    """(step, ModelConfig, args) of the run's checkpoint; FileNotFoundError if none."""
+def read_state_json(run_dir):
+    """The run's checkpoint/state.json as a dict (a GAN's or an encoder's); FileNotFoundError if none."""
     path = os.path.join(run_dir, CKPT_DIR, "state.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint in {run_dir} (looked for {path})")
     with open(path) as f:
-        state = json.load(f)
+        return json.load(f)
+
+
+def read_state(run_dir):
+    """(step, ModelConfig, args) of a GAN run's checkpoint; FileNotFoundError if none."""
+    state = read_state_json(run_dir)
     return state["step"], ModelConfig.from_dict(state["config"]), state.get("args", {})
 
 

@@ -40,11 +40,7 @@ PROJECTION_LR = 0.05
 def generate(model, n, seed, batch=250):
     """n samples (n, H, W, C) float32 in [-1, 1] from the frozen generator."""
     rng = np.random.default_rng(seed)
-    z = rng.uniform(-1, 1, (n, model.latent_dim)).astype(np.float32)
-    cond = model.conditioning
-    if cond:
-        k, off = cond["num_classes"], cond["offset"]
-        z[:, off:off + k] = np.eye(k, dtype=np.float32)[np.arange(n) % k]
+    z = model.manifest.set_classes(rng.uniform(-1, 1, (n, model.latent_dim)).astype(np.float32), np.arange(n))
     return np.concatenate([model.generate(tf.constant(z[i:i + batch]))[0].numpy() for i in range(0, n, batch)])
 
 

@@ -89,12 +89,11 @@ class EncoderTrainer:
         self.step = tf.function(self._step)
 
     def sample_latent(self, n, rng):
-        """(n, d) z ~ U(-1, 1), with a one-hot class code where the model is conditioned."""
+        """(n, d) z ~ U(-1, 1), with a random one-hot class code where the model is conditioned."""
         z = rng.uniform(-1, 1, (n, self.model.latent_dim)).astype(np.float32)
-        cond = self.model.conditioning
-        if cond:
-            k, off = cond["num_classes"], cond["offset"]
-            z[:, off:off + k] = np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
+        manifest = self.model.manifest
+        if manifest.conditioning:   # (an unconditioned model's z draws nothing more from rng)
+            manifest.set_classes(z, rng.integers(0, manifest.num_classes, n))
         return z
 
     def _step(self, real, z_fake, masks):
@@ -130,11 +129,8 @@ def save(run_dir, trainer, step, args, g_hash):
 
 
 def read_state(run_dir):
-    path = os.path.join(run_dir, checkpoint.CKPT_DIR, "state.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint in {run_dir} (looked for {path})")
-    with open(path) as f:
-        return json.load(f)
+    """The encoder run's checkpoint state (step, args, kind, generator_sha256)."""
+    return checkpoint.read_state_json(run_dir)
 
 
 def restore(run_dir, trainer):

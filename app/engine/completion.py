@@ -284,19 +284,17 @@ class Completer:
         cycled over the random candidates and taken from the guess for the others.
         """
         rng = np.random.default_rng(seed)
+        manifest = self.model.manifest
         z = rng.uniform(-1.0, 1.0, (restarts, self.model.latent_dim)).astype(np.float32)
-        cond = self.model.conditioning
-        if cond:
-            k, off = cond["num_classes"], cond["offset"]
-            z[:, off:off + k] = np.eye(k, dtype=np.float32)[np.arange(restarts) % k]
+        manifest.set_classes(z, np.arange(restarts))
         from_guess = 0
         if guess is not None and share > 0:
             from_guess = min(restarts, max(1, int(round(share * restarts))))
             noise = rng.normal(0.0, perturbation, (from_guess, z.shape[1])).astype(np.float32)
             noise[0] = 0.0
             z[:from_guess] = np.clip(guess[None] + noise, -1.0, 1.0)
-            if cond:
-                z[:from_guess, off:off + k] = np.eye(k, dtype=np.float32)[np.argmax(guess[off:off + k])]
+            if manifest.conditioning:
+                manifest.set_classes(z[:from_guess], manifest.class_of(guess[None])[0])
         return z, from_guess > 0
 
     def iterate(self, image, mask, params=None, stop=None):

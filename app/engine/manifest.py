@@ -17,6 +17,8 @@ import json
 import os
 import re
 
+import numpy as np
+
 
 FORMAT = 1
 FILE = "manifest.json"
@@ -84,6 +86,26 @@ class Manifest:
             if not (k >= 1 and 0 <= off and off + k <= self.latent_dim):
                 raise ValueError(f"{where}: conditioning {self.conditioning} does not fit latent_dim {self.latent_dim}")
         return self
+
+    @property
+    def num_classes(self):
+        """K of a conditioned model, 0 for an unconditioned one."""
+        return (self.conditioning or {}).get("num_classes", 0)
+
+    def set_classes(self, z, classes):
+        """Write the one-hot codes of `classes` ((N,) ints, or one int for all) into the
+        class slice of z (N, d) in place, and return z; a no-op for an unconditioned model."""
+        if self.conditioning:
+            k, off = self.num_classes, self.conditioning["offset"]
+            z[:, off:off + k] = np.eye(k, dtype=z.dtype)[np.broadcast_to(np.asarray(classes) % k, len(z))]
+        return z
+
+    def class_of(self, z):
+        """The class (N,) whose one-hot code z (N, d) is nearest to; None if unconditioned."""
+        if not self.conditioning:
+            return None
+        off = self.conditioning["offset"]
+        return np.argmax(z[:, off:off + self.num_classes], axis=1)
 
     @property
     def model_kind(self):

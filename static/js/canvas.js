@@ -141,11 +141,16 @@ export class MaskEditor {
 
   #edit(fn) {
     if (!this.ready) return;
+    this.#remember();
+    fn();
+    this.#changed();
+  }
+
+  /** Push the mask as it is now onto the undo history (at most HISTORY deep); a new edit clears redo. */
+  #remember() {
     this.undoStack.push(this.hole.slice());
     if (this.undoStack.length > HISTORY) this.undoStack.shift();
     this.redoStack = [];
-    fn();
-    this.#changed();
   }
 
   #changed() { this.render(); this.onChange(this); }
@@ -171,9 +176,7 @@ export class MaskEditor {
   #down(e) {
     if (!this.ready || e.button !== 0) return;
     this.canvas.setPointerCapture?.(e.pointerId);
-    this.undoStack.push(this.hole.slice());
-    if (this.undoStack.length > HISTORY) this.undoStack.shift();
-    this.redoStack = [];
+    this.#remember();
     this.drag = { start: this.#pixel(e), last: this.#pixel(e) };
     if (this.tool !== "rect") { this.#paint(this.drag.start); this.render(); }
   }

@@ -361,3 +361,30 @@ def test_the_brush_footprint_follows_the_pointer(page):
     diameter = xs.max() - xs.min()
     expected = 8 * side / page.evaluate("window.regen.editor.size")
     assert 0.7 * expected <= diameter <= 1.3 * expected + 4, (diameter, expected)
+
+
+def test_undo_and_redo_step_through_strokes_and_presets(page):
+    page.evaluate("window.regen.editor.clear()")
+    holes = lambda: page.evaluate("window.regen.editor.holeCount")   # noqa: E731
+    box = page.locator("#mask-canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.2)
+    page.mouse.up()
+    stroke = holes()
+    page.evaluate("window.regen.editor.preset('bottom')")
+    both = holes()
+    assert 0 < stroke < both
+    page.keyboard.press("Control+z")
+    assert holes() == stroke, "undo takes the preset back"
+    page.click("#undo")
+    assert holes() == 0, "and then the stroke"
+    page.keyboard.press("Control+Shift+z")
+    assert holes() == stroke, "redo brings the stroke back"
+    page.click("#redo")
+    assert holes() == both
+    page.click("#undo")
+    page.evaluate("window.regen.editor.preset('center')")
+    centre = holes()
+    page.click("#redo")
+    assert holes() == centre != both, "a new edit clears what could be redone"

@@ -5,6 +5,7 @@ import numpy as np
 
 from app.engine import imageio
 from app.web.protocol import EVENTS
+from bench.server import job_payload
 
 
 def hole_png(size=16, box=(4, 12, 4, 12)):
@@ -15,9 +16,8 @@ def hole_png(size=16, box=(4, 12, 4, 12)):
 
 
 def complete_payload(**overrides):
-    payload = {"model": "tiny", "sample": "000", "mask": hole_png(), "params": {"steps": 10, "restarts": 2, "seed": 0}}
-    payload.update(overrides)
-    return payload
+    """A short job on the tiny model's first sample, with `overrides` of its keys."""
+    return {**job_payload("tiny", 16, {"steps": 10, "restarts": 2, "seed": 0}, mask=hole_png()), **overrides}
 
 
 def wait_for(sio, names, timeout=60.0):
