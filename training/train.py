@@ -16,7 +16,6 @@ checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training import augment, checkpoint, data, reporting, warm_start  # noqa: E402
+from training import augment, checkpoint, data, loop, reporting, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.config import ARCHS, G_ARCHS, default_config  # noqa: E402
 from training.gans import build_gan  # noqa: E402
@@ -201,23 +200,11 @@ def train(args):
     log = reporting.RunLog(args.out, start_step=step)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
-    start, t0 = step, time.time()
-    try:
-        while step < args.steps:
-            values = {k: float(v) for k, v in train_step(next(batches)).items()}
-            step += 1
-            log.write(step, values)
-            if bar:
-                bar.update(step, [(k, v) for k, v in values.items()])
-            if step % args.sample_every == 0 or step == args.steps:
-                log.flush()
-                write_samples(gan, z_fixed, args.out, step)
-            if step % args.ckpt_every == 0 or step == args.steps:
-                log.flush()
-                checkpoint.save(args.out, gan, step, saved_args)
-    finally:
-        log.close()
-    rate = (step - start) / max(time.time() - t0, 1e-9)
+    step, rate = loop.run(step, args.steps, lambda: train_step(next(batches)), log,
+                          args.sample_every, args.ckpt_every,
+                          sample=lambda s: write_samples(gan, z_fixed, args.out, s),
+                          save=lambda s: checkpoint.save(args.out, gan, s, saved_args),
+                          report=(lambda s, values: bar.update(s, list(values.items()))) if bar else None)
     print(f"trained {gan.cfg.arch} on {ds.name} to step {step} ({rate:.2f} steps/s); run in {args.out}")
     return gan
 

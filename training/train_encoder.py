@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,7 +36,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from app.engine.model import load_model  # noqa: E402
-from training import checkpoint, data, reporting, warm_start  # noqa: E402
+from training import checkpoint, data, loop, reporting, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.nets.encoder import build_encoder  # noqa: E402
 from training.random_masks import random_masks  # noqa: E402
@@ -187,27 +186,21 @@ def train(args):
     preview_masks = random_masks(PREVIEW, model.image_shape[0], preview_rng)
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
     log = reporting.RunLog(args.out, COLUMNS, start_step=step)
-    start, t0 = step, time.time()
-    try:
-        while step < args.steps:
-            real = next(batches)[0][:n_real]
-            z_fake = trainer.sample_latent(args.batch - n_real, rng)
-            masks = random_masks(args.batch, model.image_shape[0], rng)
-            values = {k: float(v) for k, v in trainer.step(real, z_fake, masks).items()}
-            step += 1
-            log.write(step, values)
-            if not args.quiet and step % 50 == 0:
-                print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()), flush=True)
-            if step % args.sample_every == 0 or step == args.steps:
-                log.flush()
-                save_preview(trainer, preview_images, preview_masks,
-                             os.path.join(args.out, "samples", f"step_{step:07d}.png"))
-            if step % args.ckpt_every == 0 or step == args.steps:
-                log.flush()
-                save(args.out, trainer, step, saved_args, g_hash)
-    finally:
-        log.close()
-    rate = (step - start) / max(time.time() - t0, 1e-9)
+
+    def train_step():
+        real = next(batches)[0][:n_real]
+        z_fake = trainer.sample_latent(args.batch - n_real, rng)
+        return trainer.step(real, z_fake, random_masks(args.batch, model.image_shape[0], rng))
+
+    def report(step, values):
+        if step % 50 == 0:
+            print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()), flush=True)
+
+    step, rate = loop.run(step, args.steps, train_step, log, args.sample_every, args.ckpt_every,
+                          sample=lambda s: save_preview(trainer, preview_images, preview_masks,
+                                                        os.path.join(args.out, "samples", f"step_{s:07d}.png")),
+                          save=lambda s: save(args.out, trainer, s, saved_args, g_hash),
+                          report=None if args.quiet else report)
     print(f"trained the encoder of {folder} to step {step} ({rate:.2f} steps/s); run in {args.out}")
     return trainer
 

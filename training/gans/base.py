@@ -51,17 +51,10 @@ class GAN(keras.Model):
         self.generator, self.discriminator, self.cfg = generator, discriminator, cfg
         self.ema_generator = keras.models.clone_model(generator)
         self.ema_generator.set_weights(generator.get_weights())
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.d_acc_tracker = keras.metrics.Mean(name="d_acc")
 
     def compile(self, d_optimizer, g_optimizer):
         super().compile()
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_acc_tracker]
 
     def sample_latent(self, batch, labels=None):
         """G's input (batch, g_input_dim): z, then a class one-hot (given labels or
@@ -103,10 +96,7 @@ class GAN(keras.Model):
         return tf.sigmoid(logit), logit
 
     def record(self, d_loss, g_loss, d_acc):
-        """Update the running trackers and return this step's values."""
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.d_acc_tracker.update_state(d_acc)
+        """This step's values, as every trainer reports them (training.loop logs them)."""
         return {"d_loss": d_loss, "g_loss": g_loss, "d_acc": d_acc}
 
     def apply(self, optimizer, tape, loss, variables):
