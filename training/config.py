@@ -3,14 +3,12 @@ run can be rebuilt and exported without guessing."""
 import dataclasses
 import json
 
-ARCHS = ("dcgan", "capsule", "wgan-gp", "acgan", "infogan")
-G_ARCHS = ("dcgan", "resnet")
 
 
 @dataclasses.dataclass
 class ModelConfig:
-    arch: str = "dcgan"                # one of ARCHS
-    g_arch: str = "dcgan"              # one of G_ARCHS: the origin's DCGAN G, or residual up-blocks + excitation
+    arch: str = "dcgan"                # a trainer of training.gans.TRAINERS
+    g_arch: str = "dcgan"              # training.gans.G_ARCHS: the origin's DCGAN G, or residual up-blocks + excitation
     image_shape: tuple = (64, 64, 3)   # (H, W, C); H = W = 28 or 64
     latent_dim: int = 100              # size of z, drawn from U(-1, 1)
     num_classes: int = 0               # ACGAN: classes G is conditioned on; InfoGAN: categorical code size
@@ -37,23 +35,3 @@ class ModelConfig:
         for key in ("image_shape", "g_filters", "d_filters"):
             d[key] = tuple(d[key])
         return cls(**d)
-
-
-def default_config(arch, image_shape, num_classes=0):
-    """The project's defaults for an architecture and image size.
-
-    28x28 images get two upsampling rounds from 7x7, 64x64 get three from 8x8.
-    """
-    if arch not in ARCHS:
-        raise ValueError(f"unknown arch {arch!r}: use one of {', '.join(ARCHS)}")
-    small = image_shape[0] <= 32
-    cfg = ModelConfig(arch=arch, image_shape=tuple(image_shape),
-                      g_filters=(128, 64) if small else (128, 64, 32),
-                      d_filters=(64, 128) if small else (64, 128, 256))
-    if arch == "acgan":
-        if not num_classes:
-            raise ValueError("acgan needs a labelled dataset (mnist)")
-        cfg.num_classes = num_classes
-    if arch == "infogan":
-        cfg.num_classes, cfg.num_continuous = 10, 2
-    return cfg

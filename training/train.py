@@ -25,8 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from training import augment, checkpoint, data, loop, reporting, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
-from training.config import ARCHS, G_ARCHS, default_config  # noqa: E402
-from training.gans import build_gan  # noqa: E402
+from training.gans import ARCHS, G_ARCHS, build_gan, default_config  # noqa: E402
 
 # --precision -> the Keras dtype policy the nets are built under
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
@@ -93,73 +92,98 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def prepare_run(args, ds):
-    """Build the GAN, fresh or from the run's checkpoint; returns (gan, start_step)."""
-    def build(cfg):
-        return build_gan(cfg, args.lr, args.beta1, args.d_lr, args.top_k, args.r1, args.class_entropy,
-                         augment.parse_policy(args.diffaugment))
+# Options fields of the trainers -> the flag (dest) that sets them and the flag's default
+OPTION_FLAGS = {"top_k": ("top_k", 1.0), "r1_gamma": ("r1", 0.0), "class_entropy": ("class_entropy", 0.0)}
 
-    def shape_d(cfg):
-        if args.d_filters:
-            cfg.d_filters = args.d_filters
-        if args.dropout is not None:
-            cfg.dropout = args.dropout
-        if args.class_entropy > 0:
-            if not ds.num_classes:
-                raise ValueError(f"--class-entropy needs a labelled dataset (mnist), not {ds.name}")
-            cfg.d_class_head = ds.num_classes
-        return cfg
 
-    new_d = bool(args.d_filters) or args.dropout is not None
-    new_g = bool(args.g_filters) or args.g_start_filters is not None or args.g_arch is not None
-    def shape_g(cfg):
-        if args.g_mixture:
-            if cfg.arch in ("acgan", "infogan"):
-                raise ValueError("--g-mixture is for an unconditional G (dcgan, capsule, wgan-gp)")
-            cfg.g_mixture = args.g_mixture
-        return cfg
+def _build(args, cfg):
+    """build_gan for cfg with the run's optimiser settings and the trainer options
+    given on the command line (a flag left at its default is not passed)."""
+    options = {field: getattr(args, dest) for field, (dest, default) in OPTION_FLAGS.items()
+               if getattr(args, dest) != default}
+    return build_gan(cfg, args.lr, args.beta1, args.d_lr, augment.parse_policy(args.diffaugment), **options)
 
-    if args.g_mixture < 0:
-        raise ValueError("--g-mixture must be 0 (no gate) or a number of components")
-    has_ckpt = os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json"))
-    if args.resume and (new_d or new_g or args.g_mixture):
-        raise ValueError("--g-arch, --g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape new nets; "
-                         "a resumed run keeps its nets")
-    if args.init_from and new_g:
+
+def _shape_d(args, ds, cfg):
+    """A new D's shape from the flags: filters, dropout, and a class head for --class-entropy."""
+    if args.d_filters:
+        cfg.d_filters = args.d_filters
+    if args.dropout is not None:
+        cfg.dropout = args.dropout
+    if args.class_entropy > 0:
+        if not ds.num_classes:
+            raise ValueError(f"--class-entropy needs a labelled dataset (mnist), not {ds.name}")
+        cfg.d_class_head = ds.num_classes
+    return cfg
+
+
+def _check_shape(what, cfg, ds):
+    if tuple(cfg.image_shape) != ds.image_shape:
+        raise ValueError(f"{what} is for {tuple(cfg.image_shape)} images but the dataset has {ds.image_shape}")
+
+
+def resume_run(args, ds):
+    """Carry on from the run's checkpoint with its own nets; returns (gan, step)."""
+    if new_d_flags(args) or new_g_flags(args) or args.g_mixture:
+        raise ValueError("--g-arch, --g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape "
+                         "new nets; a resumed run keeps its nets")
+    _, cfg, _ = checkpoint.read_state(args.out)
+    _check_shape("checkpoint", cfg, ds)
+    if args.class_entropy > 0 and not cfg.d_class_head:
+        raise ValueError("--class-entropy needs D's class head, which this run's D lacks: export the run "
+                         "and start a new one from it with --init-from")
+    gan = _build(args, cfg)
+    return gan, checkpoint.restore(args.out, gan)
+
+
+def init_from_run(args, ds):
+    """A new run from an exported model's G (and its D unless the flags shape a new
+    one), counting on from its steps; returns (gan, step)."""
+    if new_g_flags(args):
         raise ValueError("--init-from keeps the exported G: --g-arch, --g-filters and --g-start-filters are for a new run")
-    if args.resume:
-        _, cfg, _ = checkpoint.read_state(args.out)
-        if tuple(cfg.image_shape) != ds.image_shape:
-            raise ValueError(f"checkpoint is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
-        if args.class_entropy > 0 and not cfg.d_class_head:
-            raise ValueError("--class-entropy needs D's class head, which this run's D lacks: export the run "
-                             "and start a new one from it with --init-from")
-        gan = build(cfg)
-        return gan, checkpoint.restore(args.out, gan)
-    if has_ckpt:
-        raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
-    if args.init_from:
-        cfg, steps, _ = warm_start.read_manifest(args.init_from)
-        if tuple(cfg.image_shape) != ds.image_shape:
-            raise ValueError(f"{args.init_from} is for {cfg.image_shape} images but the dataset has {ds.image_shape}")
-        if args.arch and cfg.arch != args.arch:
-            raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
-        new_d = new_d or (args.class_entropy > 0 and not cfg.d_class_head)
-        gan = build(shape_d(shape_g(cfg)))
-        agreement = warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d)
-        if agreement is not None:
-            print(f"gate aligned with D's classes of G's samples ({agreement:.0%} of them)", file=sys.stderr)
-        return gan, steps
-    args.arch = args.arch or "dcgan"
-    cfg = default_config(args.arch, ds.image_shape, ds.num_classes)
-    cfg.latent_dim = args.latent
+    cfg, steps, _ = warm_start.read_manifest(args.init_from)
+    _check_shape(args.init_from, cfg, ds)
+    if args.arch and cfg.arch != args.arch:
+        raise ValueError(f"{args.init_from} is a {cfg.arch} model, not {args.arch}")
+    new_d = new_d_flags(args) or (args.class_entropy > 0 and not cfg.d_class_head)
+    cfg.g_mixture = args.g_mixture or cfg.g_mixture
+    gan = _build(args, _shape_d(args, ds, cfg))
+    agreement = warm_start.init_from_export(gan, args.init_from, with_discriminator=not new_d)
+    if agreement is not None:
+        print(f"gate aligned with D's classes of G's samples ({agreement:.0%} of them)", file=sys.stderr)
+    return gan, steps
+
+
+def new_run(args, ds):
+    """Fresh nets of --arch (default dcgan) shaped by the flags; returns (gan, 0)."""
+    cfg = default_config(args.arch or "dcgan", ds.image_shape, ds.num_classes)
+    cfg.latent_dim, cfg.g_mixture = args.latent, args.g_mixture
     if args.g_arch:
         cfg.g_arch = args.g_arch
     if args.g_filters:
         cfg.g_filters = args.g_filters
     if args.g_start_filters is not None:
         cfg.g_start_filters = args.g_start_filters
-    return build(shape_d(shape_g(cfg))), 0
+    return _build(args, _shape_d(args, ds, cfg)), 0
+
+
+def new_d_flags(args):
+    return bool(args.d_filters) or args.dropout is not None
+
+
+def new_g_flags(args):
+    return bool(args.g_filters) or args.g_start_filters is not None or args.g_arch is not None
+
+
+def prepare_run(args, ds):
+    """The GAN and its first step: resumed, from an exported model, or new."""
+    if args.g_mixture < 0:
+        raise ValueError("--g-mixture must be 0 (no gate) or a number of components")
+    if args.resume:
+        return resume_run(args, ds)
+    if os.path.exists(os.path.join(args.out, checkpoint.CKPT_DIR, "state.json")):
+        raise FileExistsError(f"{args.out} already holds a checkpoint: pass --resume or another --out")
+    return init_from_run(args, ds) if args.init_from else new_run(args, ds)
 
 
 def fixed_latents(gan, run_dir, n=64):

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from training import augment
-from training.config import ARCHS, ModelConfig
-from training.gans import build_gan
+from training.config import ModelConfig
+from training.gans import ARCHS, build_gan
 
 POLICY = ("color", "translation", "cutout")
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.config import ARCHS, ModelConfig, default_config
-from training.gans import build_gan
+from training.config import ModelConfig
+from training.gans import ARCHS, build_gan, default_config
 from training.gans.base import r1_penalty
 from training.gans.dcgan import class_entropy_terms
 from training.nets.dcgan import build_generator
@@ -111,12 +111,21 @@ def test_class_head_learns_real_classes_and_class_entropy_enters_g_loss():
 
 @pytest.mark.parametrize("cfg_head, weight, arch, match", [
     (0, 1.0, "dcgan", "class head"), (0, -1.0, "dcgan", "class_entropy"), (3, 1.0, "wgan-gp", "class-entropy"),
-    (3, 0.0, "capsule", "class head")])
+    (3, None, "capsule", "class head"), (0, 0.0, "acgan", "no class-entropy setting")])
 def test_class_entropy_is_checked(cfg_head, weight, arch, match):
     cfg = tiny_cfg(arch)
     cfg.d_class_head = cfg_head
     with pytest.raises(ValueError, match=match):
-        build_gan(cfg, class_entropy=weight)
+        build_gan(cfg, **({} if weight is None else {"class_entropy": weight}))
+
+
+def test_every_trainer_is_one_line_in_the_table():
+    from training.gans import TRAINERS
+    assert ARCHS == tuple(TRAINERS) == ("dcgan", "capsule", "wgan-gp", "acgan", "infogan")
+    assert all(name == trainer.name for name, trainer in TRAINERS.items())
+    assert [a for a in ARCHS if TRAINERS[a].conditional] == ["acgan", "infogan"]
+    with pytest.raises(ValueError, match="unknown arch 'bigan'"):
+        default_config("bigan", (28, 28, 1))
 
 
 @pytest.mark.parametrize("arch, share", [("dcgan", 0.0), ("dcgan", 1.5), ("wgan-gp", 0.5)])

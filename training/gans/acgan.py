@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from training.gans.base import GAN, bce_logits
 from training.gans.dcgan import REAL_TARGET
+from training.nets.dcgan import build_discriminator
 
 
 def class_loss(labels, logits):
@@ -11,7 +12,20 @@ def class_loss(labels, logits):
 
 
 class ACGAN(GAN):
+    name = "acgan"
+    conditional = True
     adversarial_loss = "bce+aux-class"
+
+    @classmethod
+    def configure(cls, cfg, num_classes):
+        if not num_classes:
+            raise ValueError("acgan needs a labelled dataset (mnist)")
+        cfg.num_classes = num_classes
+        return cfg
+
+    @classmethod
+    def build_discriminator(cls, cfg):
+        return build_discriminator(cfg, {"class_logits": cfg.num_classes})
 
     def train_step(self, data):
         real, labels = data

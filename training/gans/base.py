@@ -4,10 +4,21 @@ optimizer each. Subclasses define `train_step` and how D's output reads.
 Shapes: images (B, H, W, C) float32 in [-1, 1]; G's input (B, cfg.g_input_dim)
 is z ~ U(-1, 1) followed by any class one-hot and continuous codes.
 """
+import dataclasses
+
 import keras
 import tensorflow as tf
 
 from training.augment import apply_policy
+from training.nets.dcgan import build_discriminator
+
+
+@dataclasses.dataclass
+class NoOptions:
+    """The settings of a trainer that has none of its own."""
+
+    def validate(self, cfg):
+        return self
 
 
 def bce_logits(target, logits):
@@ -32,7 +43,19 @@ def r1_penalty(d, real):
 
 
 class GAN(keras.Model):
-    """G and D with their own optimizers; `train_step` returns per-step scalars."""
+    """G and D with their own optimizers; `train_step` returns per-step scalars.
+
+    A trainer declares what `build_gan` and `training.train` need to know of it:
+    its `name` (the --arch), whether G is `conditional` (takes a class code), how
+    a new config is set up for it (`configure`), its D (`build_discriminator`),
+    its own settings (`Options`, a dataclass with `validate(cfg)`), Adam's `beta_2`,
+    and whether it reads a class head on D (`reads_class_head`)."""
+
+    name = None
+    conditional = False
+    Options = NoOptions
+    beta_2 = 0.999
+    reads_class_head = False
 
     # what the engine's perceptual term should be, written into the manifest
     adversarial_loss = "bce"
@@ -46,11 +69,22 @@ class GAN(keras.Model):
     # real or generated, and those of R1 and the gradient penalty, goes through it first.
     diffaugment = ()
 
-    def __init__(self, generator, discriminator, cfg, **kwargs):
+    def __init__(self, generator, discriminator, cfg, options=None, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator, self.cfg = generator, discriminator, cfg
+        self.options = (options or self.Options()).validate(cfg)
         self.ema_generator = keras.models.clone_model(generator)
         self.ema_generator.set_weights(generator.get_weights())
+
+    @classmethod
+    def configure(cls, cfg, num_classes):
+        """Set the fields of a new config that this architecture decides (ACGAN's
+        classes, InfoGAN's codes); num_classes: the dataset's, 0 if unlabelled."""
+        return cfg
+
+    @classmethod
+    def build_discriminator(cls, cfg):
+        return build_discriminator(cfg)
 
     def compile(self, d_optimizer, g_optimizer):
         super().compile()

@@ -1,15 +1,36 @@
 """DCGAN (Radford et al. 2016) with the non-saturating loss, and the CapsuleGAN
 variant whose D is a capsule network trained with the margin loss."""
+import dataclasses
+
 import tensorflow as tf
 
 from training.gans.base import GAN, bce_logits, r1_penalty
-from training.nets.capsule import margin_loss, probability_to_logit
+from training.nets.capsule import build_capsule_discriminator, margin_loss, probability_to_logit
+from training.nets.dcgan import build_discriminator
 
 REAL_TARGET = 0.9  # one-sided label smoothing keeps D from growing over-confident
 
 
+@dataclasses.dataclass
+class DCGANOptions:
+    top_k: float = 1.0           # share of each batch G trains on; 1 = all
+    r1_gamma: float = 0.0        # weight of the R1 penalty; 0 = off
+    class_entropy: float = 0.0   # weight of CatGAN's entropy terms; 0 = off (needs cfg.d_class_head)
+
+    def validate(self, cfg):
+        if not 0.0 < self.top_k <= 1.0:
+            raise ValueError(f"top_k must be in (0, 1], got {self.top_k}")
+        if self.r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma}")
+        if self.class_entropy < 0:
+            raise ValueError(f"class_entropy must be >= 0, got {self.class_entropy}")
+        if self.class_entropy > 0 and not cfg.d_class_head:
+            raise ValueError("the class-entropy term needs D's class head (cfg.d_class_head)")
+        return self
+
+
 class DCGAN(GAN):
-    """`top_k` < 1 trains G on only the share of its batch that D rates most real
+    """Its `Options` (DCGANOptions): `top_k` < 1 trains G on only the share of its batch that D rates most real
     (Sinha et al. 2020, "Top-k training of GANs"): the gradients of samples that
     fall between modes (a digit half 8, half 9) stop pulling good samples away
     from theirs. 1 is the plain DCGAN.
@@ -27,9 +48,13 @@ class DCGAN(GAN):
     samples (D learns to be unsure of them). G stays unconditional: the classes
     shape its samples, not its input. 0 is off."""
 
-    top_k = 1.0
-    r1_gamma = 0.0
-    class_entropy = 0.0
+    name = "dcgan"
+    Options = DCGANOptions
+    reads_class_head = True
+
+    @classmethod
+    def build_discriminator(cls, cfg):
+        return build_discriminator(cfg, {"class_logits": cfg.d_class_head} if cfg.d_class_head else None)
 
     def d_heads(self, images, training):
         """(real-vs-fake logit (B,), class logits (B, cfg.d_class_head) or None)."""
@@ -48,31 +73,31 @@ class DCGAN(GAN):
         heads = lambda x: self.d_heads(self.d_view(x), training=True)  # noqa: E731
         with tf.GradientTape() as tape:
             fake = g(z, training=True)
-            if self.r1_gamma > 0:
+            if self.options.r1_gamma > 0:
                 penalty, (real_logit, real_classes) = r1_penalty(heads, real)
             else:
                 penalty, (real_logit, real_classes) = 0.0, heads(real)
             fake_logit, fake_classes = heads(fake)
             d_loss = tf.reduce_mean(bce_logits(REAL_TARGET, real_logit[:, None])
-                                    + bce_logits(0.0, fake_logit[:, None])) + 0.5 * self.r1_gamma * penalty
+                                    + bce_logits(0.0, fake_logit[:, None])) + 0.5 * self.options.r1_gamma * penalty
             if real_classes is not None:
                 d_loss += tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, real_classes))
-            if self.class_entropy > 0:
+            if self.options.class_entropy > 0:
                 # CatGAN's D is unsure of the class of G's samples, so G only gets a sure
                 # class guess by drawing the class the way real digits show it
-                d_loss -= self.class_entropy * tf.reduce_mean(entropy(tf.nn.softmax(fake_classes)))
+                d_loss -= self.options.class_entropy * tf.reduce_mean(entropy(tf.nn.softmax(fake_classes)))
         self.apply(self.d_optimizer, tape, d_loss, d.trainable_weights)
 
         # G learns to make D say "real" (non-saturating loss); only G's weights move.
         z = self.sample_latent(batch)
         with tf.GradientTape() as tape:
             logit, classes = heads(g(z, training=True))
-            if self.top_k < 1.0:
-                k = tf.maximum(1, tf.cast(tf.math.ceil(self.top_k * tf.cast(batch, tf.float32)), tf.int32))
+            if self.options.top_k < 1.0:
+                k = tf.maximum(1, tf.cast(tf.math.ceil(self.options.top_k * tf.cast(batch, tf.float32)), tf.int32))
                 logit = tf.math.top_k(logit, k).values
             g_loss = tf.reduce_mean(bce_logits(1.0, logit[:, None]))
-            if self.class_entropy > 0:
-                g_loss += self.class_entropy * class_entropy_terms(classes)
+            if self.options.class_entropy > 0:
+                g_loss += self.options.class_entropy * class_entropy_terms(classes)
         self.apply(self.g_optimizer, tape, g_loss, g.trainable_weights)
         return self.record(d_loss, g_loss, self.accuracy(real_logit, fake_logit))
 
@@ -93,7 +118,12 @@ def class_entropy_terms(class_logits):
 class CapsuleGAN(GAN):
     """D outputs capsule lengths (B, 2): column 0 is "real", column 1 "fake"."""
 
+    name = "capsule"
     adversarial_loss = "margin"
+
+    @classmethod
+    def build_discriminator(cls, cfg):
+        return build_capsule_discriminator(cfg)
 
     def d_outputs(self, images):
         p = self.discriminator(images, training=False)[:, 0]

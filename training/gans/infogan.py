@@ -5,12 +5,24 @@ import tensorflow as tf
 
 from training.gans.base import GAN, bce_logits
 from training.gans.dcgan import REAL_TARGET
+from training.nets.dcgan import build_discriminator
 
 INFO_WEIGHT = 1.0
 
 
 class InfoGAN(GAN):
+    name = "infogan"
+    conditional = True
     adversarial_loss = "bce+info"
+
+    @classmethod
+    def configure(cls, cfg, num_classes):
+        cfg.num_classes, cfg.num_continuous = 10, 2   # the paper's MNIST codes, labels or not
+        return cfg
+
+    @classmethod
+    def build_discriminator(cls, cfg):
+        return build_discriminator(cfg, {"q_cat": cfg.num_classes, "q_cont": cfg.num_continuous})
 
     def info_loss(self, codes, q_cat, q_cont):
         """Cross-entropy of the categorical code plus a Gaussian (fixed variance) term

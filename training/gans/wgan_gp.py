@@ -6,6 +6,8 @@ from training.gans.base import GAN
 
 
 class WGANGP(GAN):
+    name = "wgan-gp"
+    beta_2 = 0.9                # the paper's Adam(beta_1, 0.9)
     adversarial_loss = "wgan-gp"
     perceptual = "neg_critic"   # the engine maximises the critic's score: term = -D(G(z))
 
