@@ -5,6 +5,7 @@
 
 models/NAME/ (the format is `app.engine.manifest`'s)
     generator.pb, discriminator.pb, manifest.json
+    generator.weights.h5, discriminator.weights.h5   Keras weights (averaged G, D) for --init-from
     samples/NNN.png    held-out images for the app's gallery (never trained on)
     grid.png           samples from the exported G
     losses.png         the run's loss plot
@@ -74,6 +75,15 @@ def export_graphs(gan, folder):
     }
 
 
+def export_weights(gan, folder):
+    """Write the Keras weights of the averaged G and of D, which `--init-from` loads
+    (the frozen graphs stay the serving format); returns the manifest's `weights`."""
+    files = {"generator": "generator.weights.h5", "discriminator": "discriminator.weights.h5"}
+    gan.ema_generator.save_weights(os.path.join(folder, files["generator"]))
+    gan.discriminator.save_weights(os.path.join(folder, files["discriminator"]))
+    return files
+
+
 def held_out_samples(dataset, data_dir, n=SAMPLE_COUNT):
     """(n, H, W, C) uint8 images the model never saw: MNIST test digits (a few of
     each class) or faces from faces64_val. None for other datasets."""
@@ -129,7 +139,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    graphs = export_graphs(gan, folder)
+    graphs, weights = export_graphs(gan, folder), export_weights(gan, folder)
     sample_names = []
     held_out = held_out_samples(args.get("dataset"), data_dir) if samples else None
     if held_out is not None:
@@ -140,7 +150,9 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     if os.path.exists(log):
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
-    model_format.write(folder, build_manifest(name, title, gan, graphs, step, args, sample_names))
+    manifest = build_manifest(name, title, gan, graphs, step, args, sample_names)
+    manifest.weights = weights
+    model_format.write(folder, manifest)
     return folder
 
 

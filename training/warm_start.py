@@ -1,8 +1,10 @@
 """Start a training run from an exported model instead of from random weights.
 
 A run's checkpoints live in `runs/`, which may not survive a move to another
-machine; the exported model in `models/NAME/` does. Its frozen graphs still
-hold every weight as a constant, so a new run can pick up where the model was
+machine; the exported model in `models/NAME/` does. An export writes G's and
+D's Keras weights beside the graphs, and those are loaded as they are; for a
+model exported before that (the frozen graphs alone), the graphs still hold
+every weight as a constant. Either way a new run can pick up where the model was
 exported: G and its average start from the exported (averaged) generator, D
 from the exported discriminator (or a new one). The optimizers start afresh. An encoder run
 can start from an exported encoder.pb the same way (`train_encoder --init`).
@@ -12,6 +14,8 @@ names: the same functions the export freezes are frozen again with every
 variable set to its own index, and the constants read back give the order
 (see `load_into` for the one place where that order is not stable).
 """
+import os
+
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import tensor_util
@@ -66,6 +70,17 @@ def load_into(fn, specs, graph_path):
                              f"{tuple(var.shape)}")
     for var, value in zip(variables, values):
         var.assign(value)
+
+
+def load_net(net, fn, specs, exported, folder, role):
+    """Load the exported `role` ("generator" or "discriminator") into the Keras `net`:
+    from its Keras weights where the export wrote them, else from its frozen graph
+    through `fn` and `specs` (as the export froze it; see `load_into`), as for
+    models exported before the weights were."""
+    if exported.weights and role in exported.weights:
+        net.load_weights(os.path.join(folder, exported.weights[role]))
+    else:
+        load_into(fn, specs, exported.graph_path(folder, role))
 
 
 def read_manifest(folder):
@@ -142,19 +157,19 @@ def init_from_export(gan, folder, with_discriminator=True):
     g_spec = tf.TensorSpec([None, cfg.g_input_dim], tf.float32)
     d_spec = tf.TensorSpec([None, *cfg.image_shape], tf.float32)
     exported = model_format.read(folder)
-    g_path = exported.graph_path(folder, "generator")
     grafted = exported_cfg.g_mixture != cfg.g_mixture
     if grafted:
         if exported_cfg.g_mixture:
             raise ValueError(f"{folder}'s G has a {exported_cfg.g_mixture}-component gate: it cannot be changed")
         plain = build_generator(exported_cfg)
-        load_into(lambda z: plain(z, training=False), g_spec, g_path)
+        load_net(plain, lambda z: plain(z, training=False), g_spec, exported, folder, "generator")
         graft_generator(plain, gan.ema_generator)
     else:
-        load_into(lambda z: gan.ema_generator(z, training=False), g_spec, g_path)
+        load_net(gan.ema_generator, lambda z: gan.ema_generator(z, training=False), g_spec, exported, folder,
+                 "generator")
     gan.generator.set_weights(gan.ema_generator.get_weights())
     if with_discriminator:
-        load_into(gan.d_outputs, d_spec, exported.graph_path(folder, "discriminator"))
+        load_net(gan.discriminator, gan.d_outputs, d_spec, exported, folder, "discriminator")
         if grafted and cfg.d_class_head:
             return align_gate(gan)
     return None

@@ -7,6 +7,7 @@ A model folder (written by `training.export`, read by `app.engine.model`):
     generator.pb       frozen GraphDef: z (B, latent_dim) -> image (B, H, W, C) in [-1, 1]
     discriminator.pb   frozen GraphDef: image -> (probability of real (B,), logit (B,))
     encoder.pb         optional frozen GraphDef: (image, mask (B, H, W, 1), 1 = known) -> z guess
+    *.weights.h5       optional Keras weights of G and D (`weights`), for training on from the model
     samples/           optional held-out images the app offers (PNG, the model's size)
 
 Channel order is RGB for C = 3 and "L" (gray) for C = 1. A manifest of another
@@ -60,6 +61,7 @@ class Manifest:
     samples: list = dataclasses.field(default_factory=list)
     training: dict = dataclasses.field(default_factory=dict)   # how it was trained (training.export)
     encoder: dict | None = None                                 # how its encoder was trained
+    weights: dict | None = None         # Keras weights for training (--init-from): {"generator": file, ...}
     kind: str | None = None             # "faces" or "digits"; None: by the channel count
     format: int = FORMAT
 
@@ -131,7 +133,7 @@ class Manifest:
     def to_dict(self):
         data = dataclasses.asdict(self)
         data["image_shape"], data["pixel_range"] = list(self.image_shape), list(self.pixel_range)
-        for optional in ("encoder", "kind"):
+        for optional in ("encoder", "kind", "weights"):
             if data[optional] is None:
                 del data[optional]
         return data

@@ -1,5 +1,6 @@
 """The model format: one reader and writer, strict about what it reads."""
 import json
+import os
 import shutil
 
 import pytest
@@ -21,6 +22,8 @@ def copy_model(tiny_models, tmp_path, edit):
 
 def test_a_manifest_reads_back_as_written(tiny_models, tmp_path):
     m = model_format.read(f"{tiny_models[0]}/tiny")
+    assert m.weights == {"generator": "generator.weights.h5", "discriminator": "discriminator.weights.h5"}
+    assert all(os.path.getsize(f"{tiny_models[0]}/tiny/{name}") > 0 for name in m.weights.values())
     folder = tmp_path / "copy"
     folder.mkdir()
     model_format.write(str(folder), m)

@@ -24,15 +24,37 @@ def exported(tmp_path_factory):
     return make
 
 
+def graphs_only_copy(model_dir, tmp_path):
+    """A copy of an exported model as exports before the Keras weights were: frozen graphs alone."""
+    import shutil
+
+    from app.engine import manifest as model_format
+    copy = tmp_path / "graphs-only"
+    shutil.copytree(model_dir, copy)
+    manifest = model_format.read(str(copy))
+    for name in manifest.weights.values():
+        (copy / name).unlink()
+    manifest.weights = None
+    model_format.write(str(copy), manifest)
+    return copy
+
+
+@pytest.mark.parametrize("source", ["weights", "graphs"])
 @pytest.mark.parametrize("arch", ["dcgan", "capsule"])
-def test_init_from_export_restores_g_and_d(exported, arch):
+def test_init_from_export_restores_g_and_d(exported, arch, source, tmp_path, monkeypatch):
     gan, model_dir, _ = exported(arch)
+    if source == "graphs":
+        model_dir = graphs_only_copy(model_dir, tmp_path)
+    from_graphs = []
+    load_into = warm_start.load_into
+    monkeypatch.setattr(warm_start, "load_into", lambda *a: from_graphs.append(a[-1]) or load_into(*a))
     cfg, steps, _ = warm_start.read_manifest(str(model_dir))
     assert steps == 3 and cfg.arch == arch
     fresh = build_gan(cfg)
     z = tf.random.uniform([4, cfg.g_input_dim], -1, 1)
     before = fresh.ema_generator(z, training=False).numpy()
     warm_start.init_from_export(fresh, str(model_dir))
+    assert len(from_graphs) == (2 if source == "graphs" else 0), "Keras weights where exported, else the graphs"
     want = gan.ema_generator(z, training=False).numpy()
     assert np.abs(before - want).max() > 1e-3, "a fresh G must differ, or the test proves nothing"
     np.testing.assert_allclose(fresh.ema_generator(z, training=False).numpy(), want, atol=1e-6)
