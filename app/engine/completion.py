@@ -347,8 +347,9 @@ class Completer:
             n = chunk_length(n, time.perf_counter() - started, params.report_seconds,
                              params.steps - step, halve_at[0] - step if halve_at else None)
         pool += _leaving(progress.total, images, state.z)
+        alternatives = [] if cancelled else self.alternatives(pool, (kept.fill, kept.z), image, mask, params)
         return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
-                            alternatives=self.alternatives(pool, (kept.fill, kept.z), image, mask, params))
+                            alternatives=alternatives)
 
     def _report(self, step, steps, state, losses, images, image, mask, show_first=False):
         """The `Progress` of the state after `step` steps; its best is candidate 0 if show_first."""

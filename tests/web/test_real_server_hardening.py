@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -11,7 +12,7 @@ import urllib.request
 import pytest
 
 from app.web.protocol import ERROR_CODES, EVENTS
-from bench.server import ROOT, InOrderClient, disconnect_all, free_port, running_server
+from bench.server import ROOT, InOrderClient, free_port, running_server
 from tests.web.helpers import complete_payload
 
 # python-socketio's client leaves the sockets of quickly closed connections to the garbage
@@ -49,11 +50,20 @@ def connect(url):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_clients_that_leave_at_once_leave_no_orphan_jobs(tiny_models, mode):
-    with running_server(tiny_models[0], mode=mode) as server:
-        clients = [connect(server.url) for _ in range(12)]
-        for client in clients:
+    # 12 clients on 12 threads, each closing right after its complete (the race: the
+    # complete's handler against the disconnect); the per-address job limit is lifted
+    # so that all 12 jobs are admitted
+    with running_server(tiny_models[0], mode=mode, REGEN_MAX_JOBS_PER_ADDRESS=100) as server:
+        def send_and_leave():
+            client = connect(server.url)
             client.emit(EVENTS["COMPLETE"], complete_payload(params=LONG))
-        disconnect_all(clients)
+            client.disconnect()
+
+        threads = [threading.Thread(target=send_and_leave) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             jobs = healthz(server.url)["jobs"]
