@@ -147,6 +147,7 @@ app.socket = connect({
     if (!app.job.isCurrent(ticket)) return;
     app.job.end("done");
     $("progress").value = 1;
+    app.chart.add(m.steps, m.losses);   // the last chunk ends the run unreported: close the lines at its step
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     drawPixelated($("live-canvas"), result);
     app.result = { bitmap: result, subject: app.subject, msg: m, best: m, ticket };

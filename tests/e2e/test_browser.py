@@ -80,6 +80,8 @@ def test_draw_complete_and_watch(page):
     wait_until(page, "document.body.dataset.state === 'done'", timeout=120000)
     assert live_pixels(page) != before, "the live canvas changed"
     assert page.evaluate("window.regen.chart.points") >= 3
+    ends = page.evaluate("[window.regen.chart.series.total.at(-1).x, window.regen.result.msg.steps]")
+    assert ends[0] == ends[1], "the loss lines reach the step the search ended at"
     assert page.is_visible("#results")
     assert "Done" in page.inner_text("#status")
     os.makedirs(ARTIFACTS, exist_ok=True)
