@@ -35,7 +35,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from app.engine import baselines  # noqa: E402
-from app.engine.completion import PLAIN_SEARCH, Completer, CompletionParams, to_float  # noqa: E402
+from app.engine.completion import Completer  # noqa: E402
+from app.engine.imageio import to_float  # noqa: E402
+from app.engine.params import PLAIN_SEARCH, CompletionParams  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 from bench import curves  # noqa: E402
 from bench.data import DEFAULT_MASKS, load_images, make_mask  # noqa: E402

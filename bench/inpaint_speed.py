@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from app.engine import manifest as model_format  # noqa: E402
-from app.engine.completion import Completer, CompletionParams  # noqa: E402
+from app.engine.completion import Completer  # noqa: E402
+from app.engine.params import CompletionParams  # noqa: E402
 from app.engine.masks import preset_mask  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 from bench.output import command_line, write_json  # noqa: E402

@@ -107,7 +107,7 @@ def write_samples(images, folder):
     return names
 
 
-def build_manifest(name, title, gan, graphs, step, args, samples):
+def build_manifest(name, title, gan, graphs, step, args, samples, weights=None):
     cfg = gan.cfg
     return model_format.Manifest(
         name=name, title=title, image_shape=cfg.image_shape, latent_dim=cfg.g_input_dim, graphs=graphs,
@@ -115,7 +115,7 @@ def build_manifest(name, title, gan, graphs, step, args, samples):
         # For ACGAN/InfoGAN the slice [offset, offset + num_classes) of G's input is a
         # one-hot class code that the engine fixes per candidate instead of optimising.
         conditioning={"num_classes": cfg.num_classes, "offset": cfg.latent_dim} if cfg.num_classes else None,
-        adversarial_loss=gan.adversarial_loss, perceptual=gan.perceptual, samples=samples,
+        adversarial_loss=gan.adversarial_loss, perceptual=gan.perceptual, samples=samples, weights=weights,
         training={
             "arch": cfg.arch,
             "steps": int(step),
@@ -150,9 +150,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     if os.path.exists(log):
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
-    manifest = build_manifest(name, title, gan, graphs, step, args, sample_names)
-    manifest.weights = weights
-    model_format.write(folder, manifest)
+    model_format.write(folder, build_manifest(name, title, gan, graphs, step, args, sample_names, weights))
     return folder
 
 

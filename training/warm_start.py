@@ -88,9 +88,14 @@ def read_manifest(folder):
     if not model_format.has_manifest(folder):
         raise FileNotFoundError(f"no exported model at {folder} ({model_format.FILE} missing)")
     training = model_format.read(folder).training
+    return _built_with(training, folder), int(training.get("steps", 0)), training
+
+
+def _built_with(training, folder):
+    """The ModelConfig in an exported manifest's training block."""
     if "config" not in training:
         raise ValueError(f"{folder}'s manifest does not say how the model was built (training.config)")
-    return ModelConfig.from_dict(training["config"]), int(training.get("steps", 0)), training
+    return ModelConfig.from_dict(training["config"])
 
 
 def graft_generator(source, target):
@@ -153,10 +158,10 @@ def init_from_export(gan, folder, with_discriminator=True):
     on, and aimed at the classes of a loaded D's class head (`align_gate`); returns
     that fit's agreement with D, or None where no gate was aimed."""
     cfg = gan.cfg
-    exported_cfg = read_manifest(folder)[0]
     g_spec = tf.TensorSpec([None, cfg.g_input_dim], tf.float32)
     d_spec = tf.TensorSpec([None, *cfg.image_shape], tf.float32)
     exported = model_format.read(folder)
+    exported_cfg = _built_with(exported.training, folder)
     grafted = exported_cfg.g_mixture != cfg.g_mixture
     if grafted:
         if exported_cfg.g_mixture:

@@ -15,7 +15,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from app.engine import imageio  # noqa: E402
-from app.engine.completion import Completer, CompletionParams, to_float  # noqa: E402
+from app.engine.completion import Completer  # noqa: E402
+from app.engine.imageio import to_float  # noqa: E402
+from app.engine.params import CompletionParams  # noqa: E402
 from app.engine.masks import mask_from_hole_image  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 

@@ -23,66 +23,14 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from app.engine import alternatives
 from app.engine.blend import poisson_blend
+from app.engine.imageio import to_uint8
 from app.engine.masks import check_inputs, importance_weights
+from app.engine.params import CompletionParams
 from app.engine.schedule import EarlyStopper, chunk_length, halving_steps, survivors
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
-ALTERNATIVES = 4            # distinct runner-up completions a Result offers
-DISTINCT = 0.1              # two alternatives differ by a mean |difference| (in [-1, 1]) inside the hole
-Z_DISTINCT = 0.5            #   of at least DISTINCT, or their z by an RMS distance of at least Z_DISTINCT
-# Overrides that turn the fast path off: the paper's search, every step from random z.
-PLAIN_SEARCH = {"encoder_share": 0.0, "anchor": 0.0, "min_candidates": None, "early_stop": False}
-
-
-@dataclasses.dataclass
-class CompletionParams:
-    """Search settings. The defaults are the fast path: candidates start from the
-    model's encoder (where it has one), the worse half is dropped every few steps
-    down to `min_candidates`, and the search stops once the best loss levels off.
-    They were chosen on validation data only (faces64_val `center`, MNIST test
-    `bottom`); the sweeps are in BENCHMARKS.md. `PLAIN_SEARCH` turns the fast
-    path off."""
-
-    steps: int = 60             # Adam steps at most
-    restarts: int = 16          # K candidates searched in one batch
-    lam: float = 0.003          # weight of the perceptual term log(1 - D(G(z)))
-    lr: float = 0.03            # Adam learning rate on z
-    window: int = 7             # importance-weight window (odd)
-    floor: float = 0.0          # least weight of a known pixel (0 = the paper: far pixels count nothing)
-    blend: bool = True          # Poisson-blend the fill into the known pixels
-    seed: int | None = None     # fixes the initial z; None draws a fresh one
-    report_seconds: float = 0.15  # target time between progress reports
-    min_candidates: int | None = 2  # successive halving down to this many; None = off
-    early_stop: bool = True     # stop once the best loss stops improving:
-    patience: int = 20          #   by less than `tolerance` (relative) over `patience` steps
-    tolerance: float = 1e-3
-    encoder_share: float = 0.5  # share of candidates started from the encoder's guess
-    perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)
-    anchor: float = 1000.0      # mu: weight of mean((z - z_E)^2), the pull toward the encoder's guess (bench/NOTES.md)
-
-    def check(self):
-        if self.steps < 1:
-            raise ValueError(f"steps must be at least 1, got {self.steps}")
-        if self.restarts < 1:
-            raise ValueError(f"restarts must be at least 1, got {self.restarts}")
-        if not np.isfinite(self.lam) or self.lam < 0:
-            raise ValueError(f"lambda must be finite and >= 0, got {self.lam}")
-        if not np.isfinite(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be finite and > 0, got {self.lr}")
-        if not 0 <= self.floor < 1:
-            raise ValueError(f"floor must be in [0, 1), got {self.floor}")
-        if self.window < 1 or self.window % 2 == 0:
-            raise ValueError(f"window must be a positive odd number, got {self.window}")
-        if self.min_candidates is not None and self.min_candidates < 1:
-            raise ValueError(f"min_candidates must be at least 1, got {self.min_candidates}")
-        if not 0.0 <= self.encoder_share <= 1.0:
-            raise ValueError(f"encoder_share must be in [0, 1], got {self.encoder_share}")
-        if not np.isfinite(self.perturbation) or self.perturbation < 0:
-            raise ValueError(f"perturbation must be finite and >= 0, got {self.perturbation}")
-        if not np.isfinite(self.anchor) or self.anchor < 0:
-            raise ValueError(f"anchor must be finite and >= 0, got {self.anchor}")
-        return self
 
 
 class SearchState(NamedTuple):
@@ -150,7 +98,7 @@ class Result:
     seconds: float
     cancelled: bool = False
     early_stopped: bool = False
-    alternatives: list = dataclasses.field(default_factory=list)   # [(image uint8, total loss)], see below
+    alternatives: list = dataclasses.field(default_factory=list)   # [(image uint8, total loss)]: engine.alternatives
 
 
 def drive(search, on_progress=None, call=None):
@@ -176,16 +124,6 @@ def drive(search, on_progress=None, call=None):
                 on_progress(progress)
     finally:
         search.close()
-
-
-def to_uint8(x):
-    """[-1, 1] float -> [0, 255] uint8."""
-    return np.clip(np.rint((np.asarray(x) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def to_float(x):
-    """[0, 255] uint8 -> [-1, 1] float32."""
-    return np.asarray(x, np.float32) / 127.5 - 1.0
 
 
 class Completer:
@@ -346,50 +284,27 @@ class Completer:
                 state = self._halve(state, progress.total, images, pool)
             n = chunk_length(n, time.perf_counter() - started, params.report_seconds,
                              params.steps - step, halve_at[0] - step if halve_at else None)
-        pool += _leaving(progress.total, images, state.z)
-        alternatives = [] if cancelled else self.alternatives(pool, (kept.fill, kept.z), image, mask, params)
+        pool += alternatives.leaving(progress.total, images, state.z)
+        others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
         return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
-                            alternatives=alternatives)
+                            alternatives=others)
 
     def _report(self, step, steps, state, losses, images, image, mask, show_first=False):
         """The `Progress` of the state after `step` steps; its best is candidate 0 if show_first."""
         total = losses.total.numpy()
         best = 0 if show_first else int(np.argmin(total))
         fill = images[best].numpy()
-        known = mask[..., None]
         return Progress(step, steps, losses.contextual.numpy(), losses.perceptual.numpy(), losses.prior.numpy(),
-                        total, best, to_uint8(known * image + (1.0 - known) * fill), fill, state.z[best].numpy())
+                        total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, state.z[best].numpy())
 
     @staticmethod
     def _halve(state, total, images, pool):
         """Successive halving: the worse half of the candidates leaves the search (into
         `pool`, where the alternatives come from); returns the survivors' state."""
         chosen = survivors(total, len(total) // 2)
-        pool += _leaving(total, images, state.z, staying=chosen)
+        pool += alternatives.leaving(total, images, state.z, staying=chosen)
         keep = tf.constant(chosen)
         return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
-
-    def alternatives(self, pool, best, image, mask, params, count=ALTERNATIVES):
-        """Up to `count` runner-up completions, best loss first, each distinct from the
-        result and from each other (DISTINCT inside the hole, or Z_DISTINCT in z):
-        [(image uint8, loss)]. pool: [(total loss, G(z) (H, W, C) in [-1, 1], z)];
-        best: (fill, z) of the result; image in [-1, 1]; mask 1 = known."""
-        hole = mask < 0.5
-
-        def distinct(a, b):
-            return (np.abs(a[0][hole] - b[0][hole]).mean() >= DISTINCT
-                    or np.sqrt(np.mean((a[1] - b[1]) ** 2)) >= Z_DISTINCT)
-
-        chosen, out = [best], []
-        for loss, fill, z in sorted(pool, key=lambda item: item[0]):
-            if len(out) >= count:
-                break
-            if all(distinct((fill, z), other) for other in chosen):
-                chosen.append((fill, z))
-                known = mask[..., None]
-                raw = to_uint8(known * image + (1.0 - known) * fill)
-                out.append((poisson_blend(to_uint8(fill), raw, mask) if params.blend else raw, loss))
-        return out
 
     def _result(self, progress, image, mask, params, started, **outcome):
         """The `Result` for the state a progress report describes (blended if asked);
@@ -408,8 +323,3 @@ class Completer:
         """
         return drive(self.iterate(image, mask, params, stop=cancelled), on_progress)
 
-
-def _leaving(total, images, z, staying=()):
-    """[(total loss, G(z) (H, W, C) in [-1, 1], z (d,))] of the candidates not in `staying`."""
-    fills, zs, staying = images.numpy(), z.numpy(), set(int(i) for i in staying)
-    return [(float(total[i]), fills[i], zs[i]) for i in range(len(total)) if i not in staying]

@@ -84,3 +84,13 @@ def encode_png(array):
 def write(path, array):
     with open(path, "wb") as f:
         f.write(encode_png(array))
+
+
+def to_uint8(x):
+    """[-1, 1] float -> [0, 255] uint8."""
+    return np.clip(np.rint((np.asarray(x) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def to_float(x):
+    """[0, 255] uint8 -> [-1, 1] float32."""
+    return np.asarray(x, np.float32) / 127.5 - 1.0

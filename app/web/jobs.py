@@ -27,7 +27,8 @@ import time
 import uuid
 
 from app.engine import baselines, imageio
-from app.engine.completion import drive, to_float
+from app.engine.completion import drive
+from app.engine.imageio import to_float
 from app.web.protocol import ERROR_CODES, EVENTS
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,10 @@ class JobManager:
             self._end_cancelled(job)
             self._announce_positions()
 
+    def _abandoned(self, job):
+        """Cancelled, replaced, or its client has gone: the job must not go on."""
+        return job.cancel_reason is not None or job.sid not in self.clients
+
     def _end_cancelled(self, job):
         """End a job that must not go on: its cancel reason, or its client has gone."""
         self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["CANCELLED"],
@@ -276,7 +281,7 @@ class JobManager:
                         return None
                     self.wakeup.wait(timeout=1.0)
                 job = self.waiting.popleft()
-                if job.sid in self.clients and job.cancel_reason is None:
+                if not self._abandoned(job):
                     self.running.append(job)
                     return job
             # the client left (or the job was cancelled) while it waited: never run it
@@ -303,11 +308,8 @@ class JobManager:
         entry = self.registry.entries[req.model]
         started = time.monotonic()
 
-        def gone():
-            return job.cancel_reason is not None or job.sid not in self.clients
-
         def stop():   # asked between chunks, on the engine's thread
-            return gone() or time.monotonic() - started > self.time_limit
+            return self._abandoned(job) or time.monotonic() - started > self.time_limit
 
         def report(progress):
             png = self.blocking(imageio.encode_png, progress.image)
@@ -319,7 +321,7 @@ class JobManager:
         result = drive(search, report, call=self.blocking)
         if not result.cancelled:
             return self._done(job, result, started)
-        if gone():
+        if self._abandoned(job):
             return self._end_cancelled(job)
         return self._finish(job, EVENTS["ERROR"], {
             "code": ERROR_CODES["TIMEOUT"],

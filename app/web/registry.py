@@ -8,7 +8,8 @@ import time
 import numpy as np
 
 from app.engine import imageio
-from app.engine.completion import PLAIN_SEARCH, CompletionParams, Completer
+from app.engine.completion import Completer
+from app.engine.params import PLAIN_SEARCH, CompletionParams
 from app.engine.manifest import check_name
 from app.engine.model import list_models, load_model
 

@@ -3,7 +3,7 @@ import cv2
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 
 from app.engine import imageio
-from app.engine.completion import CompletionParams
+from app.engine.params import CompletionParams
 from app.engine.prepare import BadBox, prepare
 from app.web.protocol import ERROR_CODES, LIMITS
 from app.web.registry import SAMPLE_ID_RE

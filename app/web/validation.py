@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from app.engine import imageio
-from app.engine.completion import PLAIN_SEARCH, CompletionParams, to_float
+from app.engine.imageio import to_float
+from app.engine.params import PLAIN_SEARCH, CompletionParams
 from app.engine.masks import check_inputs, mask_from_hole_image
 from app.web.protocol import CANCEL_KEYS, COMPLETE_KEYS, ERROR_CODES, LIMITS, PARAM_KEYS
 

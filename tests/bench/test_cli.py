@@ -82,7 +82,7 @@ def test_time_to_quality_records_curves_and_plots(tiny_encoder_models, tmp_path)
 
 
 def test_yeh_is_the_papers_plain_search():
-    from app.engine.completion import CompletionParams
+    from app.engine.params import CompletionParams
     p = CompletionParams(**inpaint_quality.YEH)
     assert (p.steps, p.restarts, p.lam, p.window, p.blend) == (1500, 16, 0.003, 7, False)
     assert p.encoder_share == 0 and p.anchor == 0 and p.min_candidates is None and not p.early_stop

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.engine.completion import Completer, CompletionParams, Progress, Result, drive, to_float, to_uint8
+from app.engine.completion import Completer, Progress, Result, drive
+from app.engine.imageio import to_float, to_uint8
+from app.engine.params import PLAIN_SEARCH, CompletionParams
 from app.engine.model import load_model
 from bench.metrics import psnr
 
@@ -249,7 +251,6 @@ def test_anchor_adds_the_prior_to_the_total_loss(encoded):
 def test_alternatives_are_distinct_runners_up(tiny_models):
     import numpy as np
 
-    from app.engine.completion import PLAIN_SEARCH, CompletionParams, Completer
     from app.engine.model import load_model
     model = load_model(tiny_models[0], "tiny")
     mask = np.ones((16, 16), np.float32)
@@ -265,20 +266,3 @@ def test_alternatives_are_distinct_runners_up(tiny_models):
     known = ~hole
     assert all(np.array_equal(img[known], result.image[known]) for img, _ in result.alternatives), \
         "only the hole differs"
-
-
-def test_alternatives_skip_near_copies():
-    import numpy as np
-
-    from app.engine.completion import DISTINCT, CompletionParams, Completer
-    mask = np.ones((8, 8), np.float32)
-    mask[2:6, 2:6] = 0
-    image = np.zeros((8, 8, 3), np.float32)
-    best = (np.zeros((8, 8, 3), np.float32), np.zeros(4, np.float32))
-    near = (0.2, np.full((8, 8, 3), DISTINCT / 2, np.float32), np.full(4, 0.1, np.float32))     # a copy
-    far_pixels = (0.3, np.full((8, 8, 3), 0.5, np.float32), np.full(4, 0.1, np.float32))
-    far_z = (0.4, np.full((8, 8, 3), 0.52, np.float32), np.full(4, 0.9, np.float32))
-    worse_copy = (0.5, np.full((8, 8, 3), 0.51, np.float32), np.full(4, 0.12, np.float32))
-    out = Completer.alternatives(None, [worse_copy, far_z, near, far_pixels], best, image, mask,
-                                 CompletionParams(blend=False))
-    assert [loss for _, loss in out] == [0.3, 0.4]

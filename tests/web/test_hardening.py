@@ -272,7 +272,7 @@ def test_one_log_line_per_job_and_per_refusal(sio, caplog):
 
 def test_the_page_defaults_are_admitted(app, monkeypatch):
     """The page's own defaults, fast or plain, cost well under the ceiling."""
-    from app.engine.completion import CompletionParams
+    from app.engine.params import CompletionParams
     from app.web.validation import parse_complete
     req = parse_complete(complete_payload(params={}), app.extensions["regen"]["registry"], 10 ** 6, 10 ** 6)
     assert isinstance(req.params, CompletionParams)

@@ -1,4 +1,4 @@
-from app.engine.completion import CompletionParams
+from app.engine.params import CompletionParams
 from app.web.validation import parse_params
 
 

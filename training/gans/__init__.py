@@ -4,6 +4,8 @@ new run of one, and `build_gan(cfg)` to make one.
 A new GAN is one new module with a `GAN` subclass (see `base.GAN` for what it
 declares) and one line in `TRAINERS`.
 """
+import dataclasses
+
 import keras
 
 from training.config import ModelConfig
@@ -45,9 +47,9 @@ def build_gan(cfg, lr=2e-4, beta_1=0.5, d_lr=None, diffaugment=(), **options):
     class_entropy); a field it lacks is refused. `diffaugment` is a DiffAugment
     policy (op names of `training.augment`) for every image D sees in training."""
     trainer = trainer_for(cfg.arch)
-    known = {f for f in trainer.Options.__dataclass_fields__}
-    for key in sorted(set(options) - known):
-        raise ValueError(f"the {cfg.arch} trainer has no {key.replace('_', '-')} setting")
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(trainer.Options)})
+    if unknown:
+        raise ValueError(f"the {cfg.arch} trainer has no {unknown[0].replace('_', '-')} setting")
     if cfg.d_class_head and not trainer.reads_class_head:
         raise ValueError(f"the {cfg.arch} trainer has no use for D's class head")
     if cfg.g_mixture and cfg.g_arch != "dcgan":
