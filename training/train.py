@@ -1,7 +1,7 @@
 """Train a GAN.
 
     python -m training.train --dataset mnist|faces|folder:PATH \
-        --arch dcgan|capsule|wgan-gp|acgan|infogan --steps N --out runs/NAME [--resume]
+        --arch dcgan|capsule|wgan-gp|acgan|infogan [--d conv|capsule] --steps N --out runs/NAME [--resume]
 
 `--steps` is the total step count: with `--resume` the run carries on from its
 last checkpoint until it reaches N. `--init-from models/NAME` starts a new run
@@ -26,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 from training import augment, checkpoint, data, loop, reporting, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.gans import ARCHS, G_ARCHS, build_gan, default_config  # noqa: E402
+from training.nets import D_ARCHS  # noqa: E402
 
 # --precision -> the Keras dtype policy the nets are built under
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
@@ -80,6 +81,9 @@ def parse_args(argv=None):
                         "(a new run, or grafted onto an --init-from G); 0 = none")
     p.add_argument("--d-filters", type=_int_tuple, metavar="N,N,...",
                    help="filters of D's stride-2 convs for a new D (default 64,128 at 28x28, 64,128,256 at 64x64)")
+    p.add_argument("--d", dest="d_arch", choices=D_ARCHS,
+                   help="the kind of a new D, for any arch: conv (default) or capsule (routing by agreement; "
+                        "see training.nets.capsule for how each trainer's heads sit on it)")
     p.add_argument("--dropout", type=float, help="dropout before the output of a new D (default 0.2)")
     p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
     p.add_argument("--precision", choices=PRECISIONS, default="float32",
@@ -110,6 +114,8 @@ def _shape_d(args, ds, cfg):
         cfg.d_filters = args.d_filters
     if args.dropout is not None:
         cfg.dropout = args.dropout
+    if args.d_arch:
+        cfg.d_arch = args.d_arch
     if args.class_entropy > 0:
         if not ds.num_classes:
             raise ValueError(f"--class-entropy needs a labelled dataset (mnist), not {ds.name}")
@@ -125,7 +131,7 @@ def _check_shape(what, cfg, ds):
 def resume_run(args, ds):
     """Carry on from the run's checkpoint with its own nets; returns (gan, step)."""
     if new_d_flags(args) or new_g_flags(args) or args.g_mixture:
-        raise ValueError("--g-arch, --g-filters, --g-start-filters, --g-mixture, --d-filters and --dropout shape "
+        raise ValueError("--g-arch, --g-filters, --g-start-filters, --g-mixture, --d, --d-filters and --dropout shape "
                          "new nets; a resumed run keeps its nets")
     _, cfg, _ = checkpoint.read_state(args.out)
     _check_shape("checkpoint", cfg, ds)
@@ -168,7 +174,7 @@ def new_run(args, ds):
 
 
 def new_d_flags(args):
-    return bool(args.d_filters) or args.dropout is not None
+    return bool(args.d_filters) or args.dropout is not None or args.d_arch is not None
 
 
 def new_g_flags(args):

@@ -1,3 +1,5 @@
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -275,3 +277,79 @@ def test_gradient_penalty_uses_uniform_interpolates(monkeypatch):
     # D = sum of pixels has gradient norm sqrt(256) = 16 everywhere: penalty (16 - 1)^2
     assert penalty == pytest.approx(225, rel=1e-4)
     np.testing.assert_allclose(seen["x_hat"].numpy()[:, 3, 5, 0], seen["x_hat"].numpy()[:, 0, 0, 0])
+
+
+CAPSULE_TRAINERS = ["dcgan", "wgan-gp", "acgan", "infogan"]
+
+
+@pytest.mark.parametrize("arch", CAPSULE_TRAINERS)
+def test_every_trainer_trains_on_a_capsule_d(arch, precision):
+    """`--d capsule` under each of the origin's four GANs: the losses stay finite and
+    both G's and D's weights (routing included) move."""
+    cfg = tiny_cfg(arch)
+    cfg.d_arch = "capsule"
+    gan = build_gan(cfg)
+    assert gan.discriminator.name == "capsule_discriminator"
+    if arch == "wgan-gp":
+        gan.critic_steps = 2
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, 3, 8).astype(np.int32))
+    g_before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    d_before = {w.path: w.numpy().copy() for w in gan.discriminator.trainable_weights}
+    step = tf.function(gan.train_step)
+    for _ in range(2):
+        values = {k: float(v) for k, v in step((images, labels)).items()}
+    assert all(np.isfinite(v) for v in values.values()), values
+    assert 0 <= values["d_acc"] <= 1
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, gan.generator.trainable_weights))
+    moved = {w.path for w in gan.discriminator.trainable_weights if not np.allclose(d_before[w.path], w.numpy())}
+    assert any("routing" in path for path in moved), sorted(moved)
+    assert len(moved) >= len(d_before) - 1, sorted(set(d_before) - moved)
+
+
+def test_capsule_d_has_each_trainers_outputs_in_order():
+    x = tf.random.uniform([5, 16, 16, 1], -1, 1)
+    shapes = {arch: [tuple(t.shape) for t in tf.nest.flatten(build_gan(
+        dataclasses.replace(tiny_cfg(arch), d_arch="capsule")).discriminator(x))] for arch in CAPSULE_TRAINERS}
+    assert shapes == {"dcgan": [(5, 1)], "wgan-gp": [(5, 1)], "acgan": [(5, 1), (5, 3)],
+                      "infogan": [(5, 1), (5, 3), (5, 2)]}
+
+
+def test_acgan_capsule_class_head_gives_well_formed_probabilities():
+    """The ten (here three) class capsules: softmax of their length logits is a
+    distribution, the longest capsule is the most probable class, and the logit
+    of each length is log |s|^2, so p_k = |s_k|^2 / sum_j |s_j|^2."""
+    cfg = dataclasses.replace(tiny_cfg("acgan"), d_arch="capsule")
+    d = build_gan(cfg).discriminator
+    x = tf.random.uniform([6, 16, 16, 1], -1, 1)
+    _, class_logits = d(x)
+    p = tf.nn.softmax(class_logits).numpy()
+    assert np.all(p >= 0) and np.allclose(p.sum(1), 1, atol=1e-5)
+    classes = keras.Model(d.input, d.get_layer("class_logits_routing").output)(x).numpy()
+    lengths = np.sqrt(np.square(classes).sum(-1) + 1e-7)   # capsule.EPS keeps the norm differentiable at 0
+    assert np.all(lengths < 1)
+    np.testing.assert_array_equal(p.argmax(1), lengths.argmax(1))
+    np.testing.assert_allclose(class_logits.numpy(), np.log(lengths / (1 - lengths)), atol=1e-3)
+
+
+def test_wgan_critic_on_capsules_is_unbounded_and_the_bce_score_is_a_length():
+    tf.keras.utils.set_random_seed(0)
+    x = tf.random.uniform([4, 16, 16, 1], -1, 1)
+    critic = build_gan(dataclasses.replace(tiny_cfg("wgan-gp"), d_arch="capsule")).discriminator
+    readout = critic.get_layer("logit")
+    kernel, bias = readout.get_weights()
+    base = critic(x).numpy()[:, 0] - bias[0]
+    readout.set_weights([kernel * 1e6, bias])   # the score grows with its read-out, without a ceiling
+    scaled = critic(x).numpy()[:, 0]
+    np.testing.assert_allclose(scaled - bias[0], 1e6 * base, rtol=1e-3)
+    assert scaled.max() > 50 and scaled.min() < -50, "a capsule length would stay in [0, 1)"
+    d = build_gan(dataclasses.replace(tiny_cfg("dcgan"), d_arch="capsule")).discriminator
+    real = keras.Model(d.input, d.get_layer("routing").output)(x).numpy()[:, 0]
+    p = 1 / (1 + np.exp(-d(x).numpy()[:, 0]))
+    np.testing.assert_allclose(p, np.sqrt(np.square(real).sum(-1) + 1e-7), atol=1e-4)
+
+
+def test_the_capsule_arch_keeps_its_own_d():
+    with pytest.raises(ValueError, match="its own capsule D"):
+        build_gan(dataclasses.replace(tiny_cfg("capsule"), d_arch="capsule"))

@@ -52,6 +52,8 @@ def build_gan(cfg, lr=2e-4, beta_1=0.5, d_lr=None, diffaugment=(), **options):
         raise ValueError(f"the {cfg.arch} trainer has no {unknown[0].replace('_', '-')} setting")
     if cfg.d_class_head and not trainer.reads_class_head:
         raise ValueError(f"the {cfg.arch} trainer has no use for D's class head")
+    if cfg.arch == CapsuleGAN.name and cfg.d_arch != "conv":
+        raise ValueError("the capsule arch has its own capsule D: for another D kind use --arch dcgan --d ...")
     if cfg.g_mixture and cfg.g_arch != "dcgan":
         raise ValueError("the latent gate (g_mixture) is for the dcgan G")
     if cfg.g_mixture and trainer.conditional:

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from training.gans.base import GAN, bce_logits
 from training.gans.dcgan import REAL_TARGET
-from training.nets.dcgan import build_discriminator
+from training.nets import Head
 
 
 def class_loss(labels, logits):
@@ -24,8 +24,8 @@ class ACGAN(GAN):
         return cfg
 
     @classmethod
-    def build_discriminator(cls, cfg):
-        return build_discriminator(cfg, {"class_logits": cfg.num_classes})
+    def extra_heads(cls, cfg):
+        return {"class_logits": Head(cfg.num_classes)}
 
     def train_step(self, data):
         real, labels = data

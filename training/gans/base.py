@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from training.augment import apply_policy
-from training.nets.dcgan import build_discriminator
+from training.nets import build_d
 
 
 @dataclasses.dataclass
@@ -48,6 +48,7 @@ class GAN(keras.Model):
     A trainer declares what `build_gan` and `training.train` need to know of it:
     its `name` (the --arch), whether G is `conditional` (takes a class code), how
     a new config is set up for it (`configure`), its D (`build_discriminator`),
+    the extra outputs it needs on D (`extra_heads`; D itself is cfg.d_arch's kind),
     its own settings (`Options`, a dataclass with `validate(cfg)`), Adam's `beta_2`,
     and whether it reads a class head on D (`reads_class_head`)."""
 
@@ -82,9 +83,18 @@ class GAN(keras.Model):
         classes, InfoGAN's codes); num_classes: the dataset's, 0 if unlabelled."""
         return cfg
 
+    # a critic trainer (WGAN-GP) needs D's score unbounded, not a logit read off a probability
+    critic = False
+
+    @classmethod
+    def extra_heads(cls, cfg):
+        """D's extra outputs for this trainer: dict name -> training.nets.Head."""
+        return {}
+
     @classmethod
     def build_discriminator(cls, cfg):
-        return build_discriminator(cfg)
+        """cfg.d_arch's D (training.nets.DISCRIMINATORS) with this trainer's heads."""
+        return build_d(cfg, cls.extra_heads(cfg), critic=cls.critic)
 
     def compile(self, d_optimizer, g_optimizer):
         super().compile()

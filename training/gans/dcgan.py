@@ -1,12 +1,14 @@
-"""DCGAN (Radford et al. 2016) with the non-saturating loss, and the CapsuleGAN
-variant whose D is a capsule network trained with the margin loss."""
+"""DCGAN (Radford et al. 2016) with the non-saturating loss, and the origin's
+CapsuleGAN (arch "capsule"), whose D is a two-capsule network trained with
+CapsNet's margin loss. (`--d capsule` puts a capsule D under any trainer,
+DCGAN's BCE loss included: see training.nets.capsule.)"""
 import dataclasses
 
 import tensorflow as tf
 
 from training.gans.base import GAN, bce_logits, r1_penalty
 from training.nets.capsule import build_capsule_discriminator, margin_loss, probability_to_logit
-from training.nets.dcgan import build_discriminator
+from training.nets import Head
 
 REAL_TARGET = 0.9  # one-sided label smoothing keeps D from growing over-confident
 
@@ -53,8 +55,8 @@ class DCGAN(GAN):
     reads_class_head = True
 
     @classmethod
-    def build_discriminator(cls, cfg):
-        return build_discriminator(cfg, {"class_logits": cfg.d_class_head} if cfg.d_class_head else None)
+    def extra_heads(cls, cfg):
+        return {"class_logits": Head(cfg.d_class_head)} if cfg.d_class_head else {}
 
     def d_heads(self, images, training):
         """(real-vs-fake logit (B,), class logits (B, cfg.d_class_head) or None)."""

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from training.gans.base import GAN, bce_logits
 from training.gans.dcgan import REAL_TARGET
-from training.nets.dcgan import build_discriminator
+from training.nets import Head
 
 INFO_WEIGHT = 1.0
 
@@ -21,8 +21,8 @@ class InfoGAN(GAN):
         return cfg
 
     @classmethod
-    def build_discriminator(cls, cfg):
-        return build_discriminator(cfg, {"q_cat": cfg.num_classes, "q_cont": cfg.num_continuous})
+    def extra_heads(cls, cfg):
+        return {"q_cat": Head(cfg.num_classes), "q_cont": Head(cfg.num_continuous, categorical=False)}
 
     def info_loss(self, codes, q_cat, q_cont):
         """Cross-entropy of the categorical code plus a Gaussian (fixed variance) term

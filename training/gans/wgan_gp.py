@@ -10,6 +10,7 @@ class WGANGP(GAN):
     beta_2 = 0.9                # the paper's Adam(beta_1, 0.9)
     adversarial_loss = "wgan-gp"
     perceptual = "neg_critic"   # the engine maximises the critic's score: term = -D(G(z))
+    critic = True
 
     def __init__(self, generator, discriminator, cfg, critic_steps=5, gp_weight=10.0, **kwargs):
         super().__init__(generator, discriminator, cfg, **kwargs)

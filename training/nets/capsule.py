@@ -9,6 +9,11 @@ is real; column 1 is the "fake" capsule. Routing over a single parent capsule
 would be an identity (a softmax over one element is 1), so the primary
 capsules are routed between the two class capsules, as in CapsNet's
 classifier, and D's output is the real capsule.
+
+`build_capsule_heads_discriminator` is the same network behind the output
+contract of every D kind (see `training.nets.DISCRIMINATORS`): a score (B, 1)
+first, then the trainer's extra heads, so that DCGAN, WGAN-GP, ACGAN and
+InfoGAN train on it unchanged.
 """
 import keras
 import tensorflow as tf
@@ -60,6 +65,16 @@ class CapsuleRouting(layers.Layer):
         u_hat = tf.einsum("ijdk,bik->bijd", self.w, u)
         return route(u_hat, self.iterations)[0]
 
+
+def length_logit(v):
+    """The log-odds of capsule lengths, (B, N, D) -> (B, N).
+
+    For v = squash(s), |v| = q / (1 + q) with q = |s|^2, so logit(|v|) = log q: a
+    capsule's length read as a probability has the log of its squared pre-squash
+    norm as its logit, unbounded both ways. It is computed from |v| as
+    log(|v|) - log(1 - |v|), clipped where float32 cannot tell |v| from 1."""
+    return probability_to_logit(tf.sqrt(tf.reduce_sum(tf.square(v), -1) + EPS))
+
     def get_config(self):
         return {**super().get_config(), "num_out": self.num_out, "dim_out": self.dim_out,
                 "iterations": self.iterations}
@@ -84,6 +99,58 @@ def build_capsule_discriminator(cfg, conv_filters=64, primary_caps=16, primary_d
     lengths = layers.Lambda(lambda t: tf.sqrt(tf.reduce_sum(tf.square(t), -1) + EPS),
                             name="lengths", dtype="float32")(v)
     return keras.Model(img, lengths, name="capsule_discriminator")
+
+
+def primary_capsules(img, conv_filters=64, primary_caps=16, primary_dim=8):
+    """CapsNet's front: conv (9x9, or 3x3 below 28x28 so maps stay positive) + LeakyReLU,
+    then primary capsules (same kernel, stride 2, `primary_dim`-D, squashed): (B, N, primary_dim)."""
+    k = 9 if img.shape[1] >= 28 else 3
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(conv_filters, k)(img))
+    x = layers.Conv2D(primary_caps * primary_dim, k, strides=2)(x)
+    return layers.Lambda(squash, name="primary_squash")(layers.Reshape((-1, primary_dim))(x))
+
+
+def build_capsule_heads_discriminator(cfg, heads=None, critic=False, out_dim=16, iterations=3):
+    """A capsule D with the output contract of every D kind: [score (B, 1), *heads].
+
+    image (B, H, W, C) in [-1, 1] -> primary capsules, then routing by agreement
+    to the two capsules of the origin's CapsuleGAN, "real" and "fake". How each
+    head sits on the capsules (the design choices, one per kind of output):
+    - score, for a loss on a probability (DCGAN, ACGAN, InfoGAN): the log-odds
+      of the real capsule's length (`length_logit`), so that length stays D's
+      probability that the image is real, as in CapsuleGAN;
+    - score, with `critic` (WGAN-GP): a length in [0, 1) cannot be a Wasserstein
+      critic, whose scores must be free to spread, so the critic is a linear
+      read-out of the real and fake capsules' pose vectors: unbounded, and its
+      input gradient is the one the gradient penalty keeps near 1;
+    - a categorical head (`Head(units, categorical=True)`: ACGAN's classes, InfoGAN's
+      categorical code, DCGAN's class head): its own routing, from the same
+      primary capsules, to `units` class capsules, one per class as in CapsNet's
+      classifier; its logits are the class capsules' `length_logit`, so the
+      softmax gives class k the probability |s_k|^2 / sum_j |s_j|^2;
+    - a continuous head (InfoGAN's codes): a linear read-out of the class
+      capsules' poses (of the real/fake ones if there are none): CapsNet's pose
+      dimensions are what encode stroke width and slant.
+    Routing and the heads compute in float32 under a mixed-precision policy."""
+    img = keras.Input(cfg.image_shape, name="image")
+    u = primary_capsules(img)
+    v = CapsuleRouting(2, out_dim, iterations, name="routing", dtype="float32")(u)
+    flat = lambda t, name: layers.Flatten(name=name, dtype="float32")(t)  # noqa: E731
+    if critic:
+        score = layers.Dense(1, name="logit", dtype="float32")(flat(v, "real_fake_poses"))
+    else:
+        score = layers.Lambda(lambda t: length_logit(t)[:, :1], name="logit", dtype="float32")(v)
+    heads = heads or {}
+    classes = {name: CapsuleRouting(head.units, out_dim, iterations, name=f"{name}_routing", dtype="float32")(u)
+               for name, head in heads.items() if head.categorical}
+    poses = flat(next(iter(classes.values())) if classes else v, "poses")
+    outputs = [score]
+    for name, head in heads.items():   # the heads in the order given, as the conv D has them
+        if head.categorical:
+            outputs.append(layers.Lambda(length_logit, name=name, dtype="float32")(classes[name]))
+        else:
+            outputs.append(layers.Dense(head.units, name=name, dtype="float32")(poses))
+    return keras.Model(img, outputs if len(outputs) > 1 else outputs[0], name="capsule_discriminator")
 
 
 def margin_loss(lengths, real, m_plus=0.9, m_minus=0.1, down=0.5):

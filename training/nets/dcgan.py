@@ -71,13 +71,13 @@ def build_trunk(cfg, name="trunk"):
 def build_discriminator(cfg, aux_heads=None):
     """D with a logit output (B, 1) and, for ACGAN/InfoGAN, extra named heads.
 
-    aux_heads: dict name -> units; each head is a Dense on the shared features.
+    aux_heads: dict name -> `training.nets.Head`; each head is a Dense of head.units on the shared features.
     The model's outputs are [logit, *heads in dict order].
     """
     trunk = build_trunk(cfg)
     img = keras.Input(cfg.image_shape, name="image")
     feats = layers.Dropout(cfg.dropout)(trunk(img))
     outputs = [layers.Dense(1, name="logit", dtype="float32")(feats)]
-    for name, units in (aux_heads or {}).items():
-        outputs.append(layers.Dense(units, name=name, dtype="float32")(feats))
+    for name, head in (aux_heads or {}).items():
+        outputs.append(layers.Dense(head.units, name=name, dtype="float32")(feats))
     return keras.Model(img, outputs if len(outputs) > 1 else outputs[0], name="discriminator")
