@@ -65,6 +65,15 @@ class CapsuleRouting(layers.Layer):
         u_hat = tf.einsum("ijdk,bik->bijd", self.w, u)
         return route(u_hat, self.iterations)[0]
 
+    def get_config(self):
+        return {**super().get_config(), "num_out": self.num_out, "dim_out": self.dim_out,
+                "iterations": self.iterations}
+
+
+def lengths(v):
+    """Capsule lengths (B, N, D) -> (B, N) in [0, 1), kept differentiable at 0 by EPS."""
+    return tf.sqrt(tf.reduce_sum(tf.square(v), -1) + EPS)
+
 
 def length_logit(v):
     """The log-odds of capsule lengths, (B, N, D) -> (B, N).
@@ -73,32 +82,18 @@ def length_logit(v):
     capsule's length read as a probability has the log of its squared pre-squash
     norm as its logit, unbounded both ways. It is computed from |v| as
     log(|v|) - log(1 - |v|), clipped where float32 cannot tell |v| from 1."""
-    return probability_to_logit(tf.sqrt(tf.reduce_sum(tf.square(v), -1) + EPS))
-
-    def get_config(self):
-        return {**super().get_config(), "num_out": self.num_out, "dim_out": self.dim_out,
-                "iterations": self.iterations}
+    return probability_to_logit(lengths(v))
 
 
 def build_capsule_discriminator(cfg, conv_filters=64, primary_caps=16, primary_dim=8,
                                 out_dim=16, iterations=3):
-    """Conv 9x9 -> primary capsules (9x9 stride 2, 8-D, squashed) -> routing -> lengths (B, 2).
-
-    Images smaller than 28x28 (tests) use 3x3 kernels so that the maps stay positive.
-    """
+    """The origin's CapsuleGAN D: primary capsules -> routing -> lengths (B, 2)."""
     img = keras.Input(cfg.image_shape, name="image")
-    k = 9 if cfg.image_shape[0] >= 28 else 3
-    x = layers.Conv2D(conv_filters, k, activation=None)(img)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(primary_caps * primary_dim, k, strides=2)(x)
-    x = layers.Reshape((-1, primary_dim))(x)
-    u = layers.Lambda(squash, name="primary_squash")(x)
+    u = primary_capsules(img, conv_filters, primary_caps, primary_dim)
     # routing and lengths stay float32 under a mixed-precision policy: EPS and the
     # softmax over agreement logits need the range
     v = CapsuleRouting(2, out_dim, iterations, name="routing", dtype="float32")(u)
-    lengths = layers.Lambda(lambda t: tf.sqrt(tf.reduce_sum(tf.square(t), -1) + EPS),
-                            name="lengths", dtype="float32")(v)
-    return keras.Model(img, lengths, name="capsule_discriminator")
+    return keras.Model(img, layers.Lambda(lengths, name="lengths", dtype="float32")(v), name="capsule_discriminator")
 
 
 def primary_capsules(img, conv_filters=64, primary_caps=16, primary_dim=8):
@@ -143,12 +138,12 @@ def build_capsule_heads_discriminator(cfg, heads=None, critic=False, out_dim=16,
     heads = heads or {}
     classes = {name: CapsuleRouting(head.units, out_dim, iterations, name=f"{name}_routing", dtype="float32")(u)
                for name, head in heads.items() if head.categorical}
-    poses = flat(next(iter(classes.values())) if classes else v, "poses")
     outputs = [score]
     for name, head in heads.items():   # the heads in the order given, as the conv D has them
         if head.categorical:
             outputs.append(layers.Lambda(length_logit, name=name, dtype="float32")(classes[name]))
         else:
+            poses = flat(next(iter(classes.values()), v), f"{name}_poses")
             outputs.append(layers.Dense(head.units, name=name, dtype="float32")(poses))
     return keras.Model(img, outputs if len(outputs) > 1 else outputs[0], name="capsule_discriminator")
 
