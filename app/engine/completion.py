@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from app.engine import alternatives
 from app.engine.blend import poisson_blend
+from app.engine.driver import drive
 from app.engine.imageio import to_uint8
 from app.engine.masks import check_inputs, importance_weights
 from app.engine.params import CompletionParams
@@ -99,31 +100,6 @@ class Result:
     cancelled: bool = False
     early_stopped: bool = False
     alternatives: list = dataclasses.field(default_factory=list)   # [(image uint8, total loss)]: engine.alternatives
-
-
-def drive(search, on_progress=None, call=None):
-    """Run a search (the generator `Completer.iterate` returns) to its `Result`.
-
-    on_progress(Progress) is called for each report; call(fn) runs each chunk of
-    search, by default directly (the job manager passes eventlet's tpool, so the
-    socket loop never waits on TensorFlow)."""
-
-    def advance():
-        try:
-            return next(search), None
-        except StopIteration as end:
-            return None, end.value
-
-    call = call or (lambda fn: fn())
-    try:
-        while True:
-            progress, result = call(advance)
-            if result is not None:
-                return result
-            if on_progress:
-                on_progress(progress)
-    finally:
-        search.close()
 
 
 class Completer:

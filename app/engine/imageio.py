@@ -1,6 +1,7 @@
 """Reading and writing images as uint8 arrays: (H, W, 3) RGB or (H, W, 1) gray."""
 import io
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -94,3 +95,23 @@ def to_uint8(x):
 def to_float(x):
     """[0, 255] uint8 -> [-1, 1] float32."""
     return np.asarray(x, np.float32) / 127.5 - 1.0
+
+
+def resize(x, size):
+    """(H, W, C) float32 -> (h, w, C) float32, size = (h, w); area-averaged when it
+    shrinks, bilinear when it grows. The channel axis is kept, even for C = 1."""
+    h, w = size
+    x = np.asarray(x, np.float32)
+    if x.shape[:2] == (h, w):
+        return x.copy()
+    shrink = h * w < x.shape[0] * x.shape[1]
+    out = cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return out.reshape(h, w, x.shape[-1])
+
+
+def fit_within(shape, longest, grow=False):
+    """(H, W, ...) -> (h, w) with the aspect kept and the longest side at most
+    `longest` (exactly `longest` if grow)."""
+    h, w = shape[:2]
+    scale = longest / max(h, w) if grow else min(1.0, longest / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))

@@ -1,9 +1,10 @@
 """Socket.IO handlers: admit, validate (off the loop), then hand over to the job manager.
 
-`complete` is acknowledged: the callback gets {job, position} when the job is
-queued, or {job, error: {code, message}} when it is refused, and the refusal
-also arrives as an `error` event carrying that job id, so a page always knows
-which job a message is about.
+Every job request (`complete`, and the Lab's `dream` and `style`: one handler per
+kind in `app.web.tasks.TASKS`) is acknowledged: the callback gets {job, position}
+when the job is queued, or {job, error: {code, message}} when it is refused, and
+the refusal also arrives as an `error` event carrying that job id, so a page
+always knows which job a message is about.
 """
 import logging
 import time
@@ -13,7 +14,8 @@ from flask import current_app, request
 from app.web import socketio
 from app.web.jobs import Refused, new_job_id
 from app.web.protocol import ERROR_CODES, EVENTS
-from app.web.validation import RequestError, parse_cancel, parse_complete
+from app.web.tasks import TASKS
+from app.web.validation import RequestError, parse_cancel
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +46,33 @@ def on_connect(auth=None):
     return True
 
 
-@socketio.on(EVENTS["COMPLETE"])
-def on_complete(payload=None, *extra):
-    cfg, jobs = current_app.config, _jobs()
-    job_id = new_job_id()
-    try:
-        if extra:
-            raise RequestError(ERROR_CODES["BAD_REQUEST"], "complete takes one object")
-        admitted = jobs.admit(request.sid)
-        # decoding and checking images is CPU work: never on the socket loop
-        req = jobs.blocking(parse_complete, payload, current_app.extensions["regen"]["registry"],
-                            min(cfg["MAX_IMAGE_BYTES"], cfg["MAX_SOCKET_BYTES"]), cfg["MAX_IMAGE_PIXELS"])
-        job, position = jobs.submit(request.sid, req, job_id, since=admitted)
-        return {"job": job.id, "position": position}
-    except (RequestError, Refused) as exc:
-        return _refuse(exc.code, exc.message, job_id)
-    except Exception:
-        log.exception("complete failed")
-        return _refuse(ERROR_CODES["INTERNAL"], "the server could not start the job", job_id)
+def _job_handler(task):
+    """The handler of one job kind's request event."""
+
+    def on_request(payload=None, *extra):
+        cfg, jobs = current_app.config, _jobs()
+        job_id = new_job_id()
+        try:
+            if extra:
+                raise RequestError(ERROR_CODES["BAD_REQUEST"], f"{task.event} takes one object")
+            admitted = jobs.admit(request.sid)
+            # decoding and checking images is CPU work: never on the socket loop
+            req = jobs.blocking(task.parse, payload, current_app.extensions["regen"]["registry"],
+                                min(cfg["MAX_IMAGE_BYTES"], cfg["MAX_SOCKET_BYTES"]), cfg["MAX_IMAGE_PIXELS"])
+            job, position = jobs.submit(request.sid, req, job_id, since=admitted)
+            return {"job": job.id, "position": position}
+        except (RequestError, Refused) as exc:
+            return _refuse(exc.code, exc.message, job_id)
+        except Exception:
+            log.exception("%s failed", task.event)
+            return _refuse(ERROR_CODES["INTERNAL"], "the server could not start the job", job_id)
+
+    on_request.__name__ = f"on_{task.event}"
+    return on_request
+
+
+for _task in TASKS.values():
+    socketio.on(_task.event)(_job_handler(_task))
 
 
 @socketio.on(EVENTS["CANCEL"])

@@ -15,6 +15,10 @@ old job's place). A `cancel` without a job id that arrives while the client's
 `complete` is still being checked (each event runs in its own task) cancels that
 job too: it is refused at submit rather than left to run for nobody.
 
+Jobs come in kinds (`app.web.tasks.TASKS`: complete, dream, style); a job's
+kind says how to cost, start, report and finish it, and everything else here is
+the same for every kind.
+
 Engine work never runs on the socket loop: each chunk, each PNG encode and the
 Telea baseline go through `blocking` (eventlet's tpool in eventlet mode, a plain
 call on a worker thread in threading mode).
@@ -26,10 +30,10 @@ import threading
 import time
 import uuid
 
-from app.engine import baselines, imageio
-from app.engine.completion import drive
-from app.engine.imageio import to_float
+from app.engine import imageio
+from app.engine.driver import drive
 from app.web.protocol import ERROR_CODES, EVENTS
+from app.web.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def new_job_id():
 @dataclasses.dataclass(eq=False)   # jobs are compared by identity, never by their image arrays
 class Job:
     sid: str
-    request: object                       # validation.JobRequest
+    request: object                       # validation.JobRequest, DreamRequest or StyleRequest
     address: str = "?"
     cost: float = 0.0                     # estimated seconds
     id: str = dataclasses.field(default_factory=new_job_id)
@@ -139,9 +143,8 @@ class JobManager:
     # -- client actions -------------------------------------------------------------
 
     def cost(self, request):
-        """Estimated seconds of a job: steps x restarts x the model's seconds per candidate-step."""
-        params = request.params
-        return params.steps * params.restarts * self.registry.entries[request.model].step_seconds
+        """Estimated seconds of a job, as its kind measures them (see app.web.tasks)."""
+        return TASKS[request.kind].cost(request, self.registry)
 
     def admit(self, sid):
         """Checks that need no decoded payload (run before any decoding); raises Refused.
@@ -169,10 +172,12 @@ class JobManager:
                 raise Refused(ERROR_CODES["CANCELLED"], "cancelled by the user")
             job = Job(sid, request, address, self.cost(request), **({"id": job_id} if job_id else {}))
             if job.cost > self.max_job_seconds:
+                what = (f"{request.params.steps} steps x {request.params.restarts} restarts"
+                        if request.kind == "complete" else f"this {request.kind}")
                 raise Refused(ERROR_CODES["TOO_COSTLY"],
-                              f"{request.params.steps} steps x {request.params.restarts} restarts would take "
-                              f"about {job.cost:.0f} s; the limit is {self.max_job_seconds:g} s: "
-                              "use fewer steps or restarts")
+                              f"{what} would take about {job.cost:.0f} s; the limit is {self.max_job_seconds:g} s: "
+                              "use fewer steps" + (" or restarts" if request.kind == "complete" else
+                                                   " or a smaller image"))
             old = self.active.get(sid)
             replacing = old is not None and old in self.waiting
             others = [j for j in self.waiting if j is not old]
@@ -255,10 +260,8 @@ class JobManager:
             if self.active.get(job.sid) is job:
                 del self.active[job.sid]
             live = job.sid in self.clients
-        req = job.request
-        log.info("job %s client=%s model=%s steps=%d restarts=%d outcome=%s seconds=%.2f", job.id, job.address,
-                 req.model, req.params.steps, req.params.restarts, outcome or payload.get("code", event),
-                 time.monotonic() - job.submitted)
+        log.info("job %s client=%s kind=%s %s outcome=%s seconds=%.2f", job.id, job.address, job.request.kind,
+                 job.request.describe(), outcome or payload.get("code", event), time.monotonic() - job.submitted)
         if live:
             self._emit(event, {"job": job.id, **payload}, job.sid)
 
@@ -298,46 +301,31 @@ class JobManager:
             except Exception:   # a fault in one job must not take the worker down
                 log.exception("job %s failed", job.id)
                 self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["INTERNAL"],
-                                                    "message": "the completion failed on the server"})
+                                                    "message": f"the {job.request.kind} job failed on the server"})
             finally:
                 with self.lock:
                     self.running.remove(job)
 
     def _run(self, job):
         req = job.request
-        entry = self.registry.entries[req.model]
+        task = TASKS[req.kind]
         started = time.monotonic()
 
         def stop():   # asked between chunks, on the engine's thread
             return self._abandoned(job) or time.monotonic() - started > self.time_limit
 
         def report(progress):
-            png = self.blocking(imageio.encode_png, progress.image)
-            self._emit(EVENTS["PROGRESS"], {
-                "job": job.id, "step": progress.step, "steps": progress.steps,
-                "losses": progress.best_losses(), "image": png}, job.sid)
+            shown = task.report(progress)
+            shown["image"] = self.blocking(imageio.encode_png, shown["image"])
+            self._emit(EVENTS["PROGRESS"], {"job": job.id, **shown}, job.sid)
 
-        search = entry.completer.iterate(to_float(req.image), req.mask, req.params, stop=stop)
-        result = drive(search, report, call=self.blocking)
+        result = drive(task.start(req, self.registry, stop), report, call=self.blocking)
         if not result.cancelled:
-            return self._done(job, result, started)
+            done = self.blocking(task.finish, req, result)
+            return self._finish(job, EVENTS["DONE"], {**done, "seconds": round(time.monotonic() - started, 3)},
+                                outcome="done")
         if self._abandoned(job):
             return self._end_cancelled(job)
         return self._finish(job, EVENTS["ERROR"], {
             "code": ERROR_CODES["TIMEOUT"],
             "message": f"the job ran past the {self.time_limit:g} s limit; try fewer steps"})
-
-    def _done(self, job, result, started):
-        req = job.request
-
-        def finish_images():
-            baseline = baselines.inpaint(req.image, req.mask, "telea")
-            alternatives = [{"image": imageio.encode_png(img), "loss": round(loss, 4)}
-                            for img, loss in result.alternatives]
-            return imageio.encode_png(result.image), imageio.encode_png(baseline), alternatives
-
-        image, baseline, alternatives = self.blocking(finish_images)
-        self._finish(job, EVENTS["DONE"], {
-            "image": image, "baseline": baseline, "alternatives": alternatives,
-            "losses": result.losses, "seconds": round(time.monotonic() - started, 3),
-            "steps": result.steps, "stopped_early": result.early_stopped}, outcome="done")

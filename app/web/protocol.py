@@ -10,6 +10,15 @@ client -> server
             params: {steps, restarts, lambda, lr, blend, seed, fast}, all optional;
             fast (default true): start from the model's encoder, halve the
             candidates and stop early; false searches every step from random z
+  dream     {features, layer, source, params?}   (the Lab's DeepDream)
+            features: "random" or "d:MODEL" (GET /api/features lists them and their layers);
+            source: {model, sample} or {image: PNG/JPEG/WebP bytes, longest side <= lab_side};
+            params: {channels: [int], steps, step_size, octaves, octave_scale, seed}, all optional
+  style     {features, content, style, params?}  (the Lab's style transfer)
+            content, style: sources as for dream;
+            params: {steps, size, content_weight, style_weight, histogram_weight, smoothness_weight}
+            dream and style are acknowledged, queued, cancelled and limited like complete:
+            one job per client, whatever its kind
   cancel    {} or {job}
   ping      {} -> acknowledged with {time}: lets a client measure round trips
 server -> client
@@ -20,11 +29,15 @@ server -> client
   done      {job, image, baseline, alternatives, losses, seconds, steps, stopped_early}
             baseline: OpenCV Telea's fill of the same hole, for comparison;
             alternatives: [{image, loss}], up to 4 distinct runner-up completions, best first
+            a dream's or style's done is {job, image, losses, seconds, steps}, and its
+            progress losses are {activation} (dream) or STYLE_LOSS_KEYS (style)
   error     {job?, code, message}
 """
 
 EVENTS = {
     "COMPLETE": "complete",
+    "DREAM": "dream",
+    "STYLE": "style",
     "CANCEL": "cancel",
     "PING": "ping",
     "QUEUED": "queued",
@@ -37,6 +50,13 @@ COMPLETE_KEYS = ("model", "sample", "image", "mask", "params")
 PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed", "fast")
 CANCEL_KEYS = ("job",)
 LOSS_KEYS = ("contextual", "perceptual", "anchor", "total")
+SOURCE_KEYS = ("model", "sample", "image")
+DREAM_KEYS = ("features", "layer", "source", "params")
+DREAM_PARAM_KEYS = ("channels", "steps", "step_size", "octaves", "octave_scale", "seed")
+DREAM_LOSS_KEYS = ("activation",)
+STYLE_KEYS = ("features", "content", "style", "params")
+STYLE_PARAM_KEYS = ("steps", "size", "content_weight", "style_weight", "histogram_weight", "smoothness_weight")
+STYLE_LOSS_KEYS = ("content", "style", "histogram", "smoothness", "total")
 
 ERROR_CODES = {
     "BAD_REQUEST": "bad_request",      # malformed payload, unknown key, value out of range
@@ -62,4 +82,14 @@ LIMITS = {
     "lr": (1e-6, 10.0),
     "name_length": 64,
     "aspect": 20,        # longest side / shortest side of an uploaded photo
+    # the Lab (dream, style)
+    "lab_side": 512,     # longest side of an image sent to dream or style
+    "dream_steps": (1, 100),      # per octave
+    "step_size": (0.001, 0.2),
+    "octaves": (1, 6),
+    "octave_scale": (1.1, 2.0),
+    "channels": 16,      # channels of a layer picked at most
+    "style_steps": (1, 1000),
+    "style_size": (32, 256),
+    "weight": (0.0, 1000.0),
 }

@@ -34,6 +34,14 @@ def models():
     return jsonify([reg.entries[n].model.summary() for n in reg.names()])
 
 
+@bp.get("/api/features")
+def features():
+    """The Lab's feature networks: [{name, title, channels, layers: [{name, shape}]}]."""
+    reg = _registry()
+    blocking = current_app.extensions["regen"]["jobs"].blocking
+    return jsonify([blocking(lambda spec=spec: reg.lab(spec).net.describe()) for spec in reg.feature_specs()])
+
+
 @bp.get("/api/models/<name>/samples")
 def samples(name):
     entry = _entry(name)

@@ -7,10 +7,13 @@ import math
 import numpy as np
 
 from app.engine import imageio
+from app.engine.dream import DreamParams
 from app.engine.imageio import to_float
-from app.engine.params import PLAIN_SEARCH, CompletionParams
 from app.engine.masks import check_inputs, mask_from_hole_image
-from app.web.protocol import CANCEL_KEYS, COMPLETE_KEYS, ERROR_CODES, LIMITS, PARAM_KEYS
+from app.engine.params import PLAIN_SEARCH, CompletionParams
+from app.engine.style import StyleParams
+from app.web.protocol import (CANCEL_KEYS, COMPLETE_KEYS, DREAM_KEYS, DREAM_PARAM_KEYS, ERROR_CODES, LIMITS,
+                              PARAM_KEYS, SOURCE_KEYS, STYLE_KEYS, STYLE_PARAM_KEYS)
 
 BYTES = (bytes, bytearray, memoryview)
 SEED_MAX = LIMITS["seed"][1]
@@ -32,6 +35,34 @@ class JobRequest:
     image: np.ndarray        # (H, W, C) uint8
     mask: np.ndarray         # (H, W) float32, 1 = known
     params: CompletionParams
+    kind = "complete"
+
+    def describe(self):
+        return f"model={self.model} steps={self.params.steps} restarts={self.params.restarts}"
+
+
+@dataclasses.dataclass(eq=False)
+class DreamRequest:
+    features: str            # "random" or "d:MODEL"
+    image: np.ndarray        # (H, W, C) uint8, RGB or gray
+    params: DreamParams
+    kind = "dream"
+
+    def describe(self):
+        h, w = self.image.shape[:2]
+        return f"features={self.features} layer={self.params.layer} size={w}x{h} steps={self.params.steps}"
+
+
+@dataclasses.dataclass(eq=False)
+class StyleRequest:
+    features: str
+    content: np.ndarray      # (H, W, C) uint8
+    style: np.ndarray        # (h, w, C) uint8
+    params: StyleParams
+    kind = "style"
+
+    def describe(self):
+        return f"features={self.features} size={self.params.size} steps={self.params.steps}"
 
 
 def check_keys(payload, allowed, what):
@@ -58,6 +89,16 @@ def _float(params, key, low, high, default, low_open=False):
     if value > high or value < low or (low_open and value <= low):
         raise bad(f"{key} must be {'>' if low_open else '>='} {low:g} and <= {high:g}, got {value:g}")
     return float(value)
+
+
+def _model_entry(name, registry):
+    if not isinstance(name, str) or not 0 < len(name) <= LIMITS["name_length"]:
+        raise bad(f"model must be a name of at most {LIMITS['name_length']} characters")
+    try:
+        return registry.get(name)
+    except (KeyError, ValueError):
+        raise bad(f"unknown model {name[:64]!r} (available: {', '.join(registry.names()) or 'none'})",
+                  ERROR_CODES["UNKNOWN_MODEL"]) from None
 
 
 def parse_params(params):
@@ -105,13 +146,7 @@ def parse_complete(payload, registry, max_bytes, max_pixels):
     """Validate a `complete` payload against the loaded models -> JobRequest."""
     check_keys(payload, COMPLETE_KEYS, "complete")
     name = payload.get("model")
-    if not isinstance(name, str) or not 0 < len(name) <= LIMITS["name_length"]:
-        raise bad(f"model must be a name of at most {LIMITS['name_length']} characters")
-    try:
-        entry = registry.get(name)
-    except (KeyError, ValueError):
-        raise bad(f"unknown model {name[:64]!r} (available: {', '.join(registry.names()) or 'none'})",
-                  ERROR_CODES["UNKNOWN_MODEL"]) from None
+    entry = _model_entry(name, registry)
     h, w, c = entry.model.image_shape
     if ("sample" in payload) == ("image" in payload):
         raise bad("give exactly one of sample (an id) or image (bytes)")
@@ -145,3 +180,83 @@ def parse_cancel(payload):
     if job is not None and (not isinstance(job, str) or len(job) > 64):
         raise bad("job must be a job id string")
     return job
+
+
+# -- the Lab ----------------------------------------------------------------------
+
+
+def parse_source(source, what, registry, max_bytes, max_pixels):
+    """{model, sample} or {image: bytes} -> (H, W, 3) uint8 (a digit sample is made RGB).
+    An uploaded image's longest side is at most LIMITS["lab_side"]."""
+    check_keys(source, SOURCE_KEYS, what)
+    if ("sample" in source) == ("image" in source):
+        raise bad(f"{what} needs exactly one of sample (with its model) or image (bytes)")
+    if "sample" in source:
+        entry = _model_entry(source.get("model"), registry)
+        try:
+            image = entry.sample_image(source["sample"])
+        except (KeyError, TypeError):
+            raise bad(f"model {source['model']} has no sample {str(source['sample'])[:64]!r}",
+                      ERROR_CODES["UNKNOWN_SAMPLE"]) from None
+        return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
+    if "model" in source:
+        raise bad(f"{what}: model goes with sample, not with image")
+    side = LIMITS["lab_side"]
+    try:
+        return imageio.decode(_image_bytes(source["image"], f"{what} image", max_bytes), 3,
+                              max_pixels=max_pixels, max_side=side, max_aspect=LIMITS["aspect"])
+    except ValueError as exc:
+        raise bad(f"{what} image: {exc} (the Lab takes images up to {side} px a side)",
+                  ERROR_CODES["BAD_IMAGE"]) from None
+
+
+def _features(spec, registry):
+    if not isinstance(spec, str) or spec not in registry.feature_specs():
+        raise bad(f"features must be one of {', '.join(registry.feature_specs())}, got {str(spec)[:64]!r}")
+    return spec
+
+
+def parse_dream(payload, registry, max_bytes, max_pixels):
+    """Validate a `dream` payload -> DreamRequest."""
+    check_keys(payload, DREAM_KEYS, "dream")
+    features = _features(payload.get("features"), registry)
+    layers = registry.feature_layers(features)
+    layer = payload.get("layer")
+    if layer not in layers:
+        raise bad(f"layer must be one of {', '.join(layers)} for {features}, got {str(layer)[:40]!r}")
+    image = parse_source(payload.get("source"), "source", registry, max_bytes, max_pixels)
+    params = {} if payload.get("params") is None else payload["params"]
+    check_keys(params, DREAM_PARAM_KEYS, "params")
+    channels = params.get("channels", [])
+    width = layers[layer]
+    if (not isinstance(channels, list) or len(channels) > LIMITS["channels"]
+            or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < width for c in channels)):
+        raise bad(f"channels must be a list of at most {LIMITS['channels']} channel numbers "
+                  f"from 0 to {width - 1} (layer {layer} has {width})")
+    d = DreamParams(layer=layer)
+    seed = params.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX):
+        raise bad(f"seed must be an integer from 0 to {SEED_MAX}")
+    return DreamRequest(features, image, DreamParams(
+        layer=layer, channels=tuple(sorted(set(channels))),
+        steps=_int(params, "steps", *LIMITS["dream_steps"], d.steps),
+        step_size=_float(params, "step_size", *LIMITS["step_size"], d.step_size),
+        octaves=_int(params, "octaves", *LIMITS["octaves"], d.octaves),
+        octave_scale=_float(params, "octave_scale", *LIMITS["octave_scale"], d.octave_scale),
+        seed=seed))
+
+
+def parse_style(payload, registry, max_bytes, max_pixels):
+    """Validate a `style` payload -> StyleRequest."""
+    check_keys(payload, STYLE_KEYS, "style")
+    features = _features(payload.get("features"), registry)
+    content = parse_source(payload.get("content"), "content", registry, max_bytes, max_pixels)
+    style = parse_source(payload.get("style"), "style", registry, max_bytes, max_pixels)
+    params = {} if payload.get("params") is None else payload["params"]
+    check_keys(params, STYLE_PARAM_KEYS, "params")
+    d = StyleParams()
+    weights = {key: _float(params, key, *LIMITS["weight"], getattr(d, key))
+               for key in ("content_weight", "style_weight", "histogram_weight", "smoothness_weight")}
+    return StyleRequest(features, content, style, StyleParams(
+        steps=_int(params, "steps", *LIMITS["style_steps"], d.steps),
+        size=_int(params, "size", *LIMITS["style_size"], d.size), **weights))

@@ -1,6 +1,8 @@
 // The Socket.IO protocol, mirrored from app/web/protocol.py (a test checks they agree).
 export const EVENTS = {
   COMPLETE: "complete",
+  DREAM: "dream",
+  STYLE: "style",
   CANCEL: "cancel",
   PING: "ping",
   QUEUED: "queued",
@@ -13,6 +15,13 @@ export const COMPLETE_KEYS = ["model", "sample", "image", "mask", "params"];
 export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed", "fast"];
 export const CANCEL_KEYS = ["job"];
 export const LOSS_KEYS = ["contextual", "perceptual", "anchor", "total"];
+export const SOURCE_KEYS = ["model", "sample", "image"];
+export const DREAM_KEYS = ["features", "layer", "source", "params"];
+export const DREAM_PARAM_KEYS = ["channels", "steps", "step_size", "octaves", "octave_scale", "seed"];
+export const DREAM_LOSS_KEYS = ["activation"];
+export const STYLE_KEYS = ["features", "content", "style", "params"];
+export const STYLE_PARAM_KEYS = ["steps", "size", "content_weight", "style_weight", "histogram_weight", "smoothness_weight"];
+export const STYLE_LOSS_KEYS = ["content", "style", "histogram", "smoothness", "total"];
 
 export const LIMITS = {
   seed: [0, 4294967295],
@@ -22,6 +31,15 @@ export const LIMITS = {
   lr: [1e-6, 10.0],
   name_length: 64,
   aspect: 20,
+  lab_side: 512,
+  dream_steps: [1, 100],
+  step_size: [0.001, 0.2],
+  octaves: [1, 6],
+  octave_scale: [1.1, 2.0],
+  channels: 16,
+  style_steps: [1, 1000],
+  style_size: [32, 256],
+  weight: [0.0, 1000.0],
 };
 
 export const ERROR_CODES = {

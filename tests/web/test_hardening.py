@@ -289,7 +289,7 @@ def test_decoding_encoding_and_the_baseline_go_through_blocking(app, sio):
     jobs.blocking = lambda fn, *a, **k: calls.append(fn.__name__) or real(fn, *a, **k)
     sio.emit(EVENTS["COMPLETE"], complete_payload(), callback=True)
     reports = [m for name, m in wait_for(sio, EVENTS["DONE"]) if name == EVENTS["PROGRESS"]]
-    assert calls[0] == "parse_complete" and calls[-1] == "finish_images"
+    assert calls[0] == "parse_complete" and calls[-1] == "_complete_finish"
     assert calls.count("advance") == len(reports) + 1, "every chunk of the search, the last included"
     assert calls.count("encode_png") == len(reports), "every report's PNG"
 

@@ -29,7 +29,8 @@ def test_error_codes_agree():
 
 
 def test_payload_keys_agree():
-    for name in ("COMPLETE_KEYS", "PARAM_KEYS", "CANCEL_KEYS", "LOSS_KEYS"):
+    for name in ("COMPLETE_KEYS", "PARAM_KEYS", "CANCEL_KEYS", "LOSS_KEYS", "SOURCE_KEYS", "DREAM_KEYS",
+                 "DREAM_PARAM_KEYS", "DREAM_LOSS_KEYS", "STYLE_KEYS", "STYLE_PARAM_KEYS", "STYLE_LOSS_KEYS"):
         assert js_const("protocol.js", name) == list(getattr(protocol, name)), name
 
 

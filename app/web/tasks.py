@@ -1,0 +1,88 @@
+"""The kinds of job the server runs, one table: a completion, and the Lab's dream
+and style transfer. Each kind names the socket event that asks for it, how to
+check that event's payload, what a job of it costs, how to start its search,
+what a progress report and the final `done` carry. The job manager runs any
+kind the same way (queue, one job per client, cancel, time limit), and adding
+a kind is one entry here.
+"""
+import dataclasses
+
+from app.engine import baselines, imageio
+from app.engine.imageio import to_float
+from app.web import validation
+from app.web.protocol import EVENTS
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    event: str         # the client event that asks for it
+    parse: object      # (payload, registry, max_bytes, max_pixels) -> request (raises RequestError)
+    cost: object       # (request, registry) -> estimated seconds
+    start: object      # (request, registry, stop) -> generator of reports, returning its result
+    report: object     # report -> {step, steps, losses, image: (H, W, C) uint8}
+    finish: object     # (request, result) -> the done payload's own keys (blocking work)
+
+
+# -- complete ---------------------------------------------------------------------
+
+
+def _complete_cost(req, registry):
+    """steps x restarts x the model's measured seconds per candidate-step."""
+    return req.params.steps * req.params.restarts * registry.entries[req.model].step_seconds
+
+
+def _complete_start(req, registry, stop):
+    return registry.entries[req.model].completer.iterate(to_float(req.image), req.mask, req.params, stop=stop)
+
+
+def _complete_report(progress):
+    return {"step": progress.step, "steps": progress.steps, "losses": progress.best_losses(),
+            "image": progress.image}
+
+
+def _complete_finish(req, result):
+    baseline = baselines.inpaint(req.image, req.mask, "telea")
+    return {"image": imageio.encode_png(result.image), "baseline": imageio.encode_png(baseline),
+            "alternatives": [{"image": imageio.encode_png(img), "loss": round(loss, 4)}
+                             for img, loss in result.alternatives],
+            "losses": result.losses, "steps": result.steps, "stopped_early": result.early_stopped}
+
+
+# -- the Lab ------------------------------------------------------------------------
+
+
+def _frame_report(frame):
+    return {"step": frame.step, "steps": frame.steps, "losses": frame.losses, "image": frame.image}
+
+
+def _outcome_finish(req, outcome):
+    return {"image": imageio.encode_png(outcome.image), "losses": outcome.losses, "steps": outcome.steps}
+
+
+def _dream_cost(req, registry):
+    h, w = req.image.shape[:2]
+    return registry.lab(req.features).dreamer.estimate_seconds(h, w, req.params)
+
+
+def _dream_start(req, registry, stop):
+    return registry.lab(req.features).dreamer.iterate(to_float(req.image), req.params, stop=stop)
+
+
+def _style_cost(req, registry):
+    h, w = req.content.shape[:2]
+    return registry.lab(req.features).stylist.estimate_seconds(h, w, req.params)
+
+
+def _style_start(req, registry, stop):
+    return registry.lab(req.features).stylist.iterate(to_float(req.content), to_float(req.style), req.params,
+                                                      stop=stop)
+
+
+TASKS = {
+    "complete": Task(EVENTS["COMPLETE"], validation.parse_complete, _complete_cost, _complete_start,
+                     _complete_report, _complete_finish),
+    "dream": Task(EVENTS["DREAM"], validation.parse_dream, _dream_cost, _dream_start,
+                  _frame_report, _outcome_finish),
+    "style": Task(EVENTS["STYLE"], validation.parse_style, _style_cost, _style_start,
+                  _frame_report, _outcome_finish),
+}
