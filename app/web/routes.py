@@ -3,7 +3,9 @@ import cv2
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 
 from app.engine import imageio
+from app.engine.dream import DreamParams
 from app.engine.params import CompletionParams
+from app.engine.style import StyleParams
 from app.engine.prepare import BadBox, prepare
 from app.web.protocol import ERROR_CODES, LIMITS
 from app.web.registry import SAMPLE_ID_RE
@@ -25,7 +27,8 @@ def _entry(name):
 
 @bp.get("/")
 def index():
-    return render_template("index.html", defaults=CompletionParams(), limits=LIMITS)
+    return render_template("index.html", defaults=CompletionParams(), limits=LIMITS,
+                           dream=DreamParams(layer=""), style=StyleParams())
 
 
 @bp.get("/api/models")

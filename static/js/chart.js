@@ -9,16 +9,19 @@ export const SERIES = [
 ];
 
 /** The plotted value of each series for one report: {key: y}. */
-export function plotted(losses, lambda) {
-  return Object.fromEntries(SERIES.map((s) => [s.key, s.scaled ? losses[s.key] * lambda : (losses[s.key] ?? 0)]));
+export function plotted(losses, lambda, series = SERIES) {
+  return Object.fromEntries(series.map((s) => [s.key, s.scaled ? losses[s.key] * lambda : (losses[s.key] ?? 0)]));
 }
 
+/** A live line chart of loss terms over steps; `series` ([{key, label, color, scaled?}])
+ *  defaults to the completion's, and the Lab's views pass their own. */
 export class LossChart {
-  constructor(canvas) {
+  constructor(canvas, series = SERIES) {
+    this.seriesSpec = series;
     this.chart = new window.Chart(canvas, {
       type: "line",
       data: {
-        datasets: SERIES.map((s) => ({
+        datasets: series.map((s) => ({
           label: s.label, data: [], borderColor: s.color, backgroundColor: s.color,
           pointRadius: 0, borderWidth: 2, tension: 0.2,
         })),
@@ -35,7 +38,7 @@ export class LossChart {
   }
 
   /** Start a new run of `steps` steps; lambda scales the perceptual series. */
-  reset(steps, lambda) {
+  reset(steps, lambda = 0) {
     this.lambda = lambda;
     this.chart.options.scales.x.max = steps;
     for (const ds of this.chart.data.datasets) ds.data = [];
@@ -43,8 +46,8 @@ export class LossChart {
   }
 
   add(step, losses) {
-    const values = plotted(losses, this.lambda);
-    SERIES.forEach((s, i) => this.chart.data.datasets[i].data.push({ x: step, y: values[s.key] }));
+    const values = plotted(losses, this.lambda, this.seriesSpec);
+    this.seriesSpec.forEach((s, i) => this.chart.data.datasets[i].data.push({ x: step, y: values[s.key] }));
     // λ·log(1 − D) is ≤ 0 but tiny beside the rest: keep the axis at 0 unless it is not
     const ys = this.chart.data.datasets.flatMap((ds) => ds.data.map((p) => p.y));
     const top = Math.max(...ys), bottom = Math.min(...ys);

@@ -10,6 +10,7 @@ const ACTIVE = new Set(["sending", "queued", "running"]);
 export class Job {
   constructor(onChange = () => {}) {
     this.state = "idle";
+    this.kind = null;     // the kind of the latest job: the view that shows its events
     this.id = null;
     this.ticket = 0;      // one per Complete press: tells this job's handlers from an older one's
     this.held = [];       // [deliver, msg] that arrived before the acknowledgement
@@ -18,9 +19,11 @@ export class Job {
 
   get active() { return ACTIVE.has(this.state); }
 
-  /** A new job is being sent; returns its ticket. Throws if one is already active. */
-  begin() {
+  /** A new job of `kind` (complete, dream, style) is being sent; returns its ticket.
+   *  Throws if one is already active. */
+  begin(kind = "complete") {
     if (this.active) throw new Error("a job is already active");
+    this.kind = kind;
     this.ticket += 1;
     this.id = null;
     this.held = [];

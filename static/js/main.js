@@ -4,6 +4,7 @@
 import { drawPixelated, MaskEditor } from "./canvas.js";
 import { LossChart } from "./chart.js";
 import { Job } from "./job.js";
+import { LabView } from "./lab.js";
 import { ERROR_CODES } from "./protocol.js";
 import { Presenter } from "./presenter.js";
 import { connect } from "./socket.js";
@@ -104,11 +105,34 @@ function stopJob(why) {
   if (!app.job.end("cancelled")) return false;
   if (id) app.socket.cancel(id);
   else app.socket.cancel();                 // not acknowledged yet: the server cancels this client's job
+  const lab = app.lab[app.job.kind];
+  if (lab) { lab.stopped(why); return true; }
   $("progress").value = 0;
   setStatus(`Stopped: ${why}.`);
   app.presenter.jobEnded();
   return true;
 }
+app.stopJob = stopJob;
+app.lab = {};     // kind -> LabView, once the models and feature networks are listed
+
+/** Show one view: inpaint, dream or style. A running job keeps running; its own view shows it. */
+function showView(name) {
+  document.body.dataset.view = name;
+  for (const b of document.querySelectorAll("[data-view]")) b.classList.toggle("active", b.dataset.view === name);
+  for (const v of ["inpaint", "dream", "style"]) $(`${v}-view`).hidden = v !== name;
+}
+app.showView = showView;
+const VIEW_ORDER = ["inpaint", "dream", "style"];
+
+async function loadLab() {
+  const models = await (await fetch("/api/models")).json();
+  for (const m of models) m.samples = await (await fetch(`/api/models/${m.name}/samples`)).json();
+  const features = await (await fetch("/api/features")).json();
+  for (const kind of ["dream", "style"]) app.lab[kind] = new LabView(kind, app, models, features);
+}
+
+/** The Lab view that owns the current job's events, or null for a completion. */
+const labOf = () => app.lab[app.job.kind] ?? null;
 
 function showQueued(msg) {
   setStatus(msg.position > 0 ? `Queued: ${msg.position} job(s) ahead of yours.` : "Starting…");
@@ -126,10 +150,16 @@ app.socket = connect({
   disconnect: (why) => {
     $("connection").textContent = "offline";
     $("connection").className = "pill bad";
-    if (app.job.end("error")) { setStatus("Lost the connection to the server."); toast(`Lost the connection to the server (${why}).`); }
+    if (app.job.end("error")) {
+      (labOf()?.setStatus.bind(labOf()) ?? setStatus)("Lost the connection to the server.");
+      toast(`Lost the connection to the server (${why}).`);
+    }
   },
-  queued: (msg) => app.job.route(msg, (m) => { if (app.job.state === "queued") showQueued(m); }),
+  queued: (msg) => app.job.route(msg, (m) => {
+    if (app.job.state === "queued") (labOf() ? labOf().queued(m) : showQueued(m));
+  }),
   progress: (msg) => app.job.route(msg, async (m) => {
+    if (labOf()) return labOf().progress(m);
     const ticket = app.job.ticket;
     app.job.running();
     const bitmap = await bitmapFromBytes(m.image);
@@ -142,6 +172,7 @@ app.socket = connect({
       : `Step ${m.step} / ${m.steps} · loss ${m.losses.total.toFixed(3)}`);
   }),
   done: (msg) => app.job.route(msg, async (m) => {
+    if (labOf()) return labOf().done(m);
     const ticket = app.job.ticket;
     const result = await bitmapFromBytes(m.image);
     if (!app.job.isCurrent(ticket)) return;
@@ -159,11 +190,16 @@ app.socket = connect({
   }),
   error: (msg) => {
     if (!msg.job) { toast(msg.message); return; }   // about no job in particular (a malformed packet)
-    app.job.route(msg, (m) => { app.job.end(m.code === ERROR_CODES.CANCELLED ? "cancelled" : "error", m); showError(m); });
+    app.job.route(msg, (m) => {
+      app.job.end(m.code === ERROR_CODES.CANCELLED ? "cancelled" : "error", m);
+      if (labOf()) { labOf().failed(m); if (m.code !== ERROR_CODES.CANCELLED) toast(m.message); return; }
+      showError(m);
+    });
   },
 });
 
 $("complete").addEventListener("click", () => app.complete());
+for (const btn of document.querySelectorAll("[data-view]")) btn.addEventListener("click", () => showView(btn.dataset.view));
 $("stop").addEventListener("click", () => { app.presenter.toggleDemo(false); stopJob("cancelled by the user"); });
 for (const btn of document.querySelectorAll("[data-tool]")) {
   btn.addEventListener("click", () => selectTool(btn.dataset.tool));
@@ -219,6 +255,18 @@ document.addEventListener("keydown", (e) => {
   }
   const field = e.target.closest?.("input, select, textarea");
   if (field && e.key === "Enter" && field.form === $("params")) { e.preventDefault(); app.complete(); return; }
+  const view = document.body.dataset.view ?? "inpaint";
+  if (view !== "inpaint") {     // the Lab: its own keys, then the page's general ones
+    if (field && e.key === "Enter") return;          // the form submits itself
+    if (field && !["range", "checkbox"].includes(field.type)) return;
+    const lab = {
+      Enter: () => app.lab[view]?.start(), Escape: () => app.job.active && stopJob("cancelled by the user"),
+      v: () => showView(VIEW_ORDER[(VIEW_ORDER.indexOf(view) + 1) % VIEW_ORDER.length]),
+      p: () => app.presenter.togglePresenter(), "?": () => app.presenter.toggleHelp(),
+    }[e.key];
+    if (lab) { e.preventDefault(); lab(); }
+    return;
+  }
   if (field && !["range", "checkbox"].includes(field.type)) return;   // typing in a field
   if (field?.type === "range" && e.key.startsWith("Arrow")) return;  // the slider's own keys
   const ctrl = e.ctrlKey || e.metaKey;
@@ -233,6 +281,7 @@ document.addEventListener("keydown", (e) => {
     p: () => app.presenter.togglePresenter(), d: () => app.presenter.toggleDemo(), "?": () => app.presenter.toggleHelp(),
     o: () => document.body.classList.add("show-original"), O: () => document.body.classList.add("show-original"),
     " ": () => app.viewport.setSpace(true), "0": () => app.viewport.fit(),
+    v: () => showView("dream"),
   };
   const preset = presetForKey(e.key);
   if (preset) { e.preventDefault(); return app.editor.preset(preset); }
@@ -240,4 +289,4 @@ document.addEventListener("keydown", (e) => {
 });
 
 window.regen = app;   // for the browser tests and the curious
-app.source.load().catch((err) => toast(`Cannot load the models: ${err.message}`));
+app.source.load().then(loadLab).catch((err) => toast(`Cannot load the models: ${err.message}`));

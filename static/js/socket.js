@@ -7,7 +7,8 @@ const ACK_TIMEOUT_MS = 20000;
 /**
  * Connect and route server events to handlers:
  * {queued, progress, done, error, connect, disconnect}.
- * Returns {complete(payload) -> Promise of the server's acknowledgement, cancel(jobId?)}.
+ * Returns {request(event, payload) and complete(payload) -> Promise of the server's
+ * acknowledgement, cancel(jobId?)}.
  */
 export function connect(handlers) {
   const socket = io({ transports: ["websocket", "polling"] });
@@ -18,16 +19,18 @@ export function connect(handlers) {
   socket.on(EVENTS.PROGRESS, (msg) => handlers.progress?.(msg));
   socket.on(EVENTS.DONE, (msg) => handlers.done?.(msg));
   socket.on(EVENTS.ERROR, (msg) => handlers.error?.(msg));
+  /** Ask for a job (complete, dream, style): {job, position} when queued, {job, error: {code, message}} when refused. */
+  const request = async (event, payload) => {
+    try {
+      return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+    } catch {
+      socket.emit(EVENTS.CANCEL, {});     // should it still queue the job, it must not run for nobody
+      return { job: null, error: { code: "no_answer", message: "the server did not answer in time" } };
+    }
+  };
   return {
-    /** {job, position} when queued, {job, error: {code, message}} when refused. */
-    complete: async (payload) => {
-      try {
-        return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.COMPLETE, payload);
-      } catch {
-        socket.emit(EVENTS.CANCEL, {});     // should it still queue the job, it must not run for nobody
-        return { job: null, error: { code: "no_answer", message: "the server did not answer in time" } };
-      }
-    },
+    request,
+    complete: (payload) => request(EVENTS.COMPLETE, payload),
     cancel: (job) => socket.emit(EVENTS.CANCEL, job ? { job } : {}),
     get connected() { return socket.connected; },
   };
