@@ -35,7 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from app.engine import imageio  # noqa: E402
-from app.engine.driver import Frame, Outcome, Reporter, drive  # noqa: E402
+from app.engine.driver import Frame, Outcome, Reporter, StepCost, drive  # noqa: E402
 from app.engine.features import load_features  # noqa: E402
 
 MIN_OCTAVE_SIDE = 8    # an octave's shorter side never drops below this many pixels
@@ -97,7 +97,7 @@ class Dreamer:
     def __init__(self, net):
         self.net = net
         self._grads = {}
-        self.pixel_seconds = None     # measured seconds per pixel-step (the job cost unit)
+        self.cost = StepCost()        # seconds per step by image size: a guess until `calibrate`
 
     def _grad_fn(self, layer):
         """tf.function (1, h, w, C) image, (c,) channel weights -> (sum of the weighted
@@ -183,21 +183,23 @@ class Dreamer:
         return drive(self.iterate(image, params), on_progress)
 
     def calibrate(self, layer=None):
-        """Measure seconds per pixel-step on a 64x64 image (after a first, traced call)."""
+        """Time steps at 64x64 and 192x192 (after a first, traced call) -> self.cost."""
         layer = layer or self.net.layers[-1]
         params = DreamParams(layer=layer, steps=2, octaves=1, seed=0)
-        image = np.zeros((64, 64, self.net.channels), np.float32)
-        self.dream(image, params)
-        started = time.perf_counter()
-        self.dream(image, params)
-        self.pixel_seconds = (time.perf_counter() - started) / (2 * 64 * 64)
-        return self.pixel_seconds
+        timings = []
+        for side in (64, 192):
+            image = np.zeros((side, side, self.net.channels), np.float32)
+            self.dream(image, params)
+            started = time.perf_counter()
+            self.dream(image, params)
+            timings.append((side * side, (time.perf_counter() - started) / params.steps))
+        self.cost = StepCost.fit(*timings)
+        return self.cost
 
     def estimate_seconds(self, height, width, params):
-        """About how long a dream of an image this size takes, from `calibrate`."""
-        pixel_seconds = self.pixel_seconds if self.pixel_seconds is not None else self.calibrate()
+        """About how long a dream of an image this size takes (see `calibrate`)."""
         sizes = octave_sizes(height, width, params.octaves, params.octave_scale)
-        return pixel_seconds * params.steps * sum(h * w for h, w in sizes)
+        return sum(self.cost.seconds(params.steps, h * w) for h, w in sizes)
 
 
 # -- command line -------------------------------------------------------------------

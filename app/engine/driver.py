@@ -67,3 +67,22 @@ class Reporter:
             self.last = now
             return True
         return False
+
+
+@dataclasses.dataclass
+class StepCost:
+    """Seconds per step of an image search: fixed + per_pixel x pixels, fitted from two
+    timed sizes (small images are dominated by the fixed part, large ones by pixels)."""
+
+    fixed: float = 0.005
+    per_pixel: float = 2e-6
+
+    def seconds(self, steps, pixels):
+        return steps * (self.fixed + self.per_pixel * pixels)
+
+    @classmethod
+    def fit(cls, small, large):
+        """small, large: (pixels, seconds per step) measured at two sizes."""
+        (p0, t0), (p1, t1) = small, large
+        per_pixel = max((t1 - t0) / (p1 - p0), 0.0)
+        return cls(max(t0 - per_pixel * p0, 0.0), per_pixel)

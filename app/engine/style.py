@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from app.engine import imageio  # noqa: E402
-from app.engine.driver import Frame, Outcome, Reporter, drive  # noqa: E402
+from app.engine.driver import Frame, Outcome, Reporter, StepCost, drive  # noqa: E402
 from app.engine.features import load_features  # noqa: E402
 
 LOSS_TERMS = ("content", "style", "histogram", "smoothness", "total")
@@ -100,7 +100,7 @@ class Stylist:
 
     def __init__(self, net):
         self.net = net
-        self.pixel_seconds = None    # measured seconds per pixel-step (the job cost unit)
+        self.cost = StepCost()       # seconds per step by image size: a guess until `calibrate`
 
     def content_layer(self, params):
         return self.net.check_layer(params.content_layer) if params.content_layer else \
@@ -181,19 +181,22 @@ class Stylist:
         return drive(self.iterate(content, style, params), on_progress)
 
     def calibrate(self):
-        """Measure seconds per pixel-step on a 64x64 image (after a first, traced run)."""
-        image = np.zeros((64, 64, self.net.channels), np.float32)
-        params = StyleParams(steps=3, size=64, histogram_weight=1.0)
-        self.transfer(image, image, params)
-        started = time.perf_counter()
-        self.transfer(image, image, params)
-        self.pixel_seconds = (time.perf_counter() - started) / (3 * 64 * 64)
-        return self.pixel_seconds
+        """Time steps at 64x64 and 192x192 (after a first run) -> self.cost. Each transfer
+        traces its own step function, so the fixed part carries a tenth of a trace."""
+        timings = []
+        for side in (64, 192):
+            image = np.zeros((side, side, self.net.channels), np.float32)
+            params = StyleParams(steps=10, size=side, histogram_weight=1.0)
+            self.transfer(image, image, params)
+            started = time.perf_counter()
+            self.transfer(image, image, params)
+            timings.append((side * side, (time.perf_counter() - started) / params.steps))
+        self.cost = StepCost.fit(*timings)
+        return self.cost
 
     def estimate_seconds(self, height, width, params):
-        pixel_seconds = self.pixel_seconds if self.pixel_seconds is not None else self.calibrate()
         h, w = imageio.fit_within((height, width), params.size, grow=True)
-        return pixel_seconds * params.steps * h * w
+        return self.cost.seconds(params.steps, h * w)
 
 
 def _match_channels(image, channels):

@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Seconds per candidate-step assumed for a model that was not timed (no warm-up).
 DEFAULT_STEP_SECONDS = 0.002
-# Seconds per pixel-step of a dream or a style transfer assumed when not timed (measured here: 1e-6 to 2e-6).
-DEFAULT_PIXEL_SECONDS = 2e-6
 
 
 @dataclasses.dataclass
@@ -63,11 +61,9 @@ class LabEntry:
 
 def lab_entry(net, warm_up):
     dreamer, stylist = Dreamer(net), Stylist(net)
-    if warm_up:
+    if warm_up:          # else their costs stay engine.driver.StepCost's guess
         dreamer.calibrate()
         stylist.calibrate()
-    else:
-        dreamer.pixel_seconds = stylist.pixel_seconds = DEFAULT_PIXEL_SECONDS
     return LabEntry(net, dreamer, stylist, {name: shape[-1] for name, shape in net.layer_sizes()})
 
 
