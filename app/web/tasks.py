@@ -65,7 +65,8 @@ def _dream_cost(req, registry):
 
 
 def _dream_start(req, registry, stop):
-    return registry.lab(req.features).dreamer.iterate(to_float(req.image), req.params, stop=stop)
+    # every step's frame: a dream has tens of steps, and each is worth seeing
+    return registry.lab(req.features).dreamer.iterate(to_float(req.image), req.params, stop=stop, report_every=0)
 
 
 def _style_cost(req, registry):

@@ -35,7 +35,8 @@ def test_a_dream_streams_frames_then_done(sio):
     progress = [p for n, p in events if n == EVENTS["PROGRESS"]]
     done = events[-1][1]
     assert events[-1][0] == EVENTS["DONE"] and done["job"] == ack["job"]
-    assert all(p["job"] == ack["job"] and p["steps"] == 6 for p in progress) and len(progress) >= 2
+    assert all(p["job"] == ack["job"] and p["steps"] == 6 for p in progress)
+    assert [p["step"] for p in progress] == list(range(7)), "every step's frame, from the picture itself"
     assert set(progress[-1]["losses"]) == set(DREAM_LOSS_KEYS)
     assert done["steps"] == 6 and set(done) == {"job", "image", "losses", "steps", "seconds"}
     out = imageio.decode(done["image"], 3)
