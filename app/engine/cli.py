@@ -15,6 +15,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from app.engine import imageio  # noqa: E402
+from app.engine.commands import ArgumentParser, run_command  # noqa: E402
 from app.engine.completion import Completer  # noqa: E402
 from app.engine.imageio import to_float  # noqa: E402
 from app.engine.params import CompletionParams  # noqa: E402
@@ -22,12 +23,6 @@ from app.engine.masks import mask_from_hole_image  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 
 DEFAULTS = CompletionParams()
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 def parse_args(argv=None):
@@ -88,13 +83,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(run, parse_args(argv))
 
 
 if __name__ == "__main__":

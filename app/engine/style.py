@@ -21,7 +21,6 @@ Images in and out: (H, W, C) float32 in [-1, 1] or uint8, C = 3 (RGB) or 1 (gray
     python -m app.engine.style --content IN --style STYLE --out OUT \
         [--features random|d:MODEL --content-weight --style-weight --histogram W --steps --size --lr]
 """
-import argparse
 import dataclasses
 import os
 import sys
@@ -33,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from app.engine import imageio  # noqa: E402
+from app.engine.commands import ArgumentParser, run_command  # noqa: E402
 from app.engine.driver import Frame, Outcome, Reporter, StepCost, drive  # noqa: E402
 from app.engine.features import load_features  # noqa: E402
 
@@ -209,12 +209,6 @@ def _match_channels(image, channels):
 # -- command line -------------------------------------------------------------------
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def parse_args(argv=None):
     d = StyleParams()
     p = ArgumentParser(prog="python -m app.engine.style",
@@ -264,13 +258,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(run, parse_args(argv))
 
 
 if __name__ == "__main__":
