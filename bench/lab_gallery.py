@@ -8,10 +8,11 @@ Every picture used ships with Regen or is generated here:
 - style: models/mnist/grid.png and models/faces/grid.png (the models' sample grids),
   and a DeepDream of models/faces/grid.png made by this script (d:faces, conv2).
 
-Style transfer runs each (content, style) pair on each feature choice and scores the
-result on numbers that do not depend on the arm: the style distance, the relative
-Gram distance to the style image in the random network's layers (r1-r4) and in the
-faces D's (conv1-conv3), each the mean over layers; the colour distance, the mean over
+Style transfer runs each (content, style) pair on each feature choice and scores every
+result in the same fixed spaces: the style distance, the relative Gram distance to the
+style image in the random network's layers (r1-r4) and in the faces D's (conv1-conv3),
+each the mean over layers (two of the arms minimise exactly one of these, so each is
+also read in the other's space); the colour distance, the mean over
 channels of the 1-Wasserstein distance between the result's and the style's pixel
 values (0-255); and the content kept, PSNR against the content image.
 """
@@ -141,7 +142,7 @@ def main(argv=None):
         results.append({"content": content_name, "style": style_name, "arm": "(content itself)",
                         "gram_random": gram_distance(judges["random"], imageio.to_float(c_big), s),
                         "gram_d_faces": gram_distance(judges["d:faces"], imageio.to_float(c_big), s),
-                        "colour_w1": colour_distance(c_big, s_big), "content_psnr": float("inf")})
+                        "colour_w1": colour_distance(c_big, s_big), "content_psnr": None})
         rows.append(row)
     sheet(rows, os.path.join(args.out, "style_compare.png"))
     write_json(args.json, {"steps": args.steps, "size": args.size, "results": results},

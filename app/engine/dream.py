@@ -38,7 +38,7 @@ from app.engine.commands import ArgumentParser, run_command  # noqa: E402
 from app.engine.driver import Frame, Outcome, Reporter, StepCost, drive  # noqa: E402
 from app.engine.features import load_features  # noqa: E402
 
-MIN_OCTAVE_SIDE = 8    # an octave's shorter side never drops below this many pixels
+MIN_OCTAVE_SIDE = 16   # an octave's shorter side never drops below this (the smallest D reads 9x9 at once)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,11 +183,11 @@ class Dreamer:
         return drive(self.iterate(image, params), on_progress)
 
     def calibrate(self, layer=None):
-        """Time steps at 64x64 and 192x192 (after a first, traced call) -> self.cost."""
+        """Time steps at 64x64 and 160x160 (after a first, traced call) -> self.cost."""
         layer = layer or self.net.layers[-1]
         params = DreamParams(layer=layer, steps=2, octaves=1, seed=0)
         timings = []
-        for side in (64, 192):
+        for side in (64, 160):
             image = np.zeros((side, side, self.net.channels), np.float32)
             self.dream(image, params)
             started = time.perf_counter()

@@ -84,5 +84,5 @@ class StepCost:
     def fit(cls, small, large):
         """small, large: (pixels, seconds per step) measured at two sizes."""
         (p0, t0), (p1, t1) = small, large
-        per_pixel = max((t1 - t0) / (p1 - p0), 0.0)
+        per_pixel = max((t1 - t0) / (p1 - p0), 2e-7)   # timing noise must not make size free
         return cls(max(t0 - per_pixel * p0, 0.0), per_pixel)

@@ -93,6 +93,8 @@ def discriminator_features(models_dir, name):
     # 4-D activations only: a capsule D's later layers are vectors, not maps
     probe = pruned(tf.zeros((1,) + tuple(manifest.image_shape)))
     keep = [i for i, t in enumerate(probe) if len(t.shape) == 4]
+    if not keep:
+        raise ValueError(f"model {name}'s discriminator has no convolutional feature maps to read")
     layers = tuple(f"conv{k + 1}" for k in range(len(keep)))
 
     def features(images):
@@ -105,7 +107,7 @@ def discriminator_features(models_dir, name):
 
 def random_filters(seed=RANDOM_SEED, widths=RANDOM_WIDTHS, kernels=RANDOM_KERNELS, channels=3):
     """The random network's weights: per level, one (k, k, c_in, width / len(kernels))
-    float32 array per kernel size k. Each filter has zero mean (it answers to
+    float32 tf.constant per kernel size k. Each filter has zero mean (it answers to
     structure, not to brightness) and He scale."""
     rng = np.random.default_rng(seed)
     levels, c_in = [], channels

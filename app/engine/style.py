@@ -3,7 +3,7 @@
 
 Starting from the content image, Adam moves the pixels x (kept in [-1, 1]) to minimise
 
-    L(x) = a * content + b * style + h * histogram
+    L(x) = a * content + b * style + h * histogram + s * smoothness
 
 1. content: mean squared difference between x's and the content image's features
    at one layer, divided by the content features' mean square (so 1 = "as far
@@ -15,6 +15,8 @@ Starting from the content image, Adam moves the pixels x (kept in [-1, 1]) to mi
    from x's values to those values remapped, channel by channel, onto the style
    image's distribution (`match_histogram`), divided by the style values' variance.
    Grams match second moments only; this holds colour and contrast to the style's.
+4. smoothness: the mean absolute difference of neighbouring pixels (total variation),
+   which keeps random filters' pixel noise down.
 
 Images in and out: (H, W, C) float32 in [-1, 1] or uint8, C = 3 (RGB) or 1 (gray).
 
@@ -119,7 +121,7 @@ class Stylist:
         }
 
     def losses(self, x, targets, content_layer, weights):
-        """x (1, H, W, C) float32 -> {content, style, histogram, total} as scalars."""
+        """x (1, H, W, C) float32 -> {content, style, histogram, smoothness, total} as scalars."""
         feats = self.net(x)
         content = tf.reduce_mean(tf.square(tf.cast(feats[content_layer], tf.float32) - targets["content"]))
         content = content / targets["content_scale"]
@@ -181,12 +183,12 @@ class Stylist:
         return drive(self.iterate(content, style, params), on_progress)
 
     def calibrate(self):
-        """Time steps at 64x64 and 192x192 (after a first run) -> self.cost. Each transfer
-        traces its own step function, so the fixed part carries a tenth of a trace."""
+        """Time steps at 64x64 and 160x160 (after a first run) -> self.cost. Each transfer
+        traces its own step function, so the fixed part carries a sixth of a trace."""
         timings = []
-        for side in (64, 192):
+        for side in (64, 160):
             image = np.zeros((side, side, self.net.channels), np.float32)
-            params = StyleParams(steps=10, size=side, histogram_weight=1.0)
+            params = StyleParams(steps=6, size=side, histogram_weight=1.0)
             self.transfer(image, image, params)
             started = time.perf_counter()
             self.transfer(image, image, params)

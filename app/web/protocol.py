@@ -72,7 +72,7 @@ ERROR_CODES = {
     "INTERNAL": "internal",            # a server fault; details are in the server log
 }
 
-# Limits on the `complete` payload: enforced by validation.py, put on the page's fields
+# Limits on the job payloads (complete, dream, style): enforced by validation.py, put on the page's fields
 # by the template, and mirrored in protocol.js (a test checks all three).
 LIMITS = {
     "seed": (0, 2 ** 32 - 1),
@@ -84,12 +84,14 @@ LIMITS = {
     "aspect": 20,        # longest side / shortest side of an uploaded photo
     # the Lab (dream, style)
     "lab_side": 512,     # longest side of an image sent to dream or style
+    "lab_min_side": 16,  # its shortest side (the smallest D reads 9x9 at once)
+    "lab_aspect": 4,     # its longest side / shortest side
     "dream_steps": (1, 100),      # per octave
     "step_size": (0.001, 0.2),
     "octaves": (1, 6),
     "octave_scale": (1.1, 2.0),
     "channels": 16,      # channels of a layer picked at most
     "style_steps": (1, 1000),
-    "style_size": (32, 256),
+    "style_size": (64, 256),
     "weight": (0.0, 1000.0),
 }

@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from app.engine import imageio
 from app.engine.completion import Completer
@@ -73,6 +74,7 @@ class Registry:
         self.entries = {}
         self.warm_up = warm_up
         self._labs = {}
+        self._labs_failed = set()     # specs whose network could not be built: not offered
         self._labs_lock = threading.Lock()
         for name in list_models(self.models_dir):
             try:
@@ -87,9 +89,6 @@ class Registry:
                 step_seconds = time_candidate_step(completer)
             self.entries[name] = Entry(model, completer, self._samples(model), step_seconds)
             log.info("loaded model %s %s (%.2f ms per candidate-step)", name, model.image_shape, 1000 * step_seconds)
-        if warm_up:       # trace and time the Lab's networks now, not in a user's first request
-            for spec in self.feature_specs():
-                self.lab(spec)
 
     def _samples(self, model):
         folder = os.path.join(model.folder, "samples")
@@ -112,18 +111,26 @@ class Registry:
     # -- the Lab's feature networks: built on first use ------------------------------
 
     def feature_specs(self):
-        """"random", then "d:NAME" for every model served."""
-        return ["random"] + [f"d:{name}" for name in self.names()]
+        """"random", then "d:NAME" for every model served whose D can serve as one."""
+        specs = ["random"] + [f"d:{name}" for name in self.names()]
+        return [s for s in specs if s not in self._labs_failed]
 
     def lab(self, spec):
-        """The LabEntry of a feature spec from `feature_specs`; KeyError otherwise."""
+        """The LabEntry of a feature spec from `feature_specs`, built (and, with warm-up,
+        timed) on first use: call it off the socket loop. KeyError for an unknown spec or
+        one whose network cannot be built (logged once, then no longer offered)."""
         if spec not in self.feature_specs():
             raise KeyError(spec)
         with self._labs_lock:
             if spec not in self._labs:
-                net = random_features() if spec == "random" else \
-                    discriminator_features(self.models_dir, spec[2:])
-                self._labs[spec] = lab_entry(net, self.warm_up)
+                try:
+                    net = random_features() if spec == "random" else \
+                        discriminator_features(self.models_dir, spec[2:])
+                    self._labs[spec] = lab_entry(net, self.warm_up)
+                except (ValueError, OSError, tf.errors.OpError) as exc:
+                    log.error("the Lab cannot use %s: %s", spec, exc)
+                    self._labs_failed.add(spec)
+                    raise KeyError(spec) from None
             return self._labs[spec]
 
     def feature_layers(self, spec):

@@ -44,7 +44,7 @@ class JobRequest:
 @dataclasses.dataclass(eq=False)
 class DreamRequest:
     features: str            # "random" or "d:MODEL"
-    image: np.ndarray        # (H, W, C) uint8, RGB or gray
+    image: np.ndarray        # (H, W, 3) uint8, RGB (a digit sample is repeated into RGB)
     params: DreamParams
     kind = "dream"
 
@@ -201,18 +201,26 @@ def parse_source(source, what, registry, max_bytes, max_pixels):
         return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
     if "model" in source:
         raise bad(f"{what}: model goes with sample, not with image")
-    side = LIMITS["lab_side"]
+    side, least = LIMITS["lab_side"], LIMITS["lab_min_side"]
     try:
-        return imageio.decode(_image_bytes(source["image"], f"{what} image", max_bytes), 3,
-                              max_pixels=max_pixels, max_side=side, max_aspect=LIMITS["aspect"])
+        image = imageio.decode(_image_bytes(source["image"], f"{what} image", max_bytes), 3,
+                               max_pixels=max_pixels, max_side=side, max_aspect=LIMITS["lab_aspect"])
     except ValueError as exc:
-        raise bad(f"{what} image: {exc} (the Lab takes images up to {side} px a side)",
-                  ERROR_CODES["BAD_IMAGE"]) from None
+        raise bad(f"{what} image: {exc} (the Lab takes images of {least} to {side} px a side, at most "
+                  f"{LIMITS['lab_aspect']}:1)", ERROR_CODES["BAD_IMAGE"]) from None
+    if min(image.shape[:2]) < least:
+        raise bad(f"{what} image is {image.shape[1]}x{image.shape[0]}; the Lab needs at least {least} px a side",
+                  ERROR_CODES["BAD_IMAGE"])
+    return image
 
 
 def _features(spec, registry):
-    if not isinstance(spec, str) or spec not in registry.feature_specs():
-        raise bad(f"features must be one of {', '.join(registry.feature_specs())}, got {str(spec)[:64]!r}")
+    """A valid feature spec, its network built here (off the socket loop) so that costing
+    the job later, under the job manager's lock, finds it ready."""
+    try:
+        registry.lab(spec if isinstance(spec, str) else "")
+    except KeyError:
+        raise bad(f"features must be one of {', '.join(registry.feature_specs())}, got {str(spec)[:64]!r}") from None
     return spec
 
 
@@ -222,7 +230,7 @@ def parse_dream(payload, registry, max_bytes, max_pixels):
     features = _features(payload.get("features"), registry)
     layers = registry.feature_layers(features)
     layer = payload.get("layer")
-    if layer not in layers:
+    if not isinstance(layer, str) or layer not in layers:
         raise bad(f"layer must be one of {', '.join(layers)} for {features}, got {str(layer)[:40]!r}")
     image = parse_source(payload.get("source"), "source", registry, max_bytes, max_pixels)
     params = {} if payload.get("params") is None else payload["params"]

@@ -6,6 +6,7 @@ import { LossChart } from "./chart.js";
 import { DREAM_LOSS_KEYS, EVENTS, LIMITS, STYLE_LOSS_KEYS, STYLE_PARAM_KEYS } from "./protocol.js";
 import { $, bitmapFromBytes, setStatus, toast } from "./ui.js";
 
+const UPLOAD_BYTES = 100 * 1024;
 const COLORS = ["#e4572e", "#2e86ab", "#76b041", "#9b5de5", "#f3a712"];
 const series = (keys) => keys.map((key, i) => ({ key, label: key, color: COLORS[i % COLORS.length] }));
 
@@ -34,13 +35,22 @@ class ImagePicker {
   async load(file) {
     try {
       const bitmap = await createImageBitmap(file);
-      const scale = Math.min(1, LIMITS.lab_side / Math.max(bitmap.width, bitmap.height));
+      const long = Math.max(bitmap.width, bitmap.height), short = Math.min(bitmap.width, bitmap.height);
+      if (long > LIMITS.lab_aspect * short || short < LIMITS.lab_min_side) {
+        throw new Error(`the Lab takes pictures at least ${LIMITS.lab_min_side} px a side and at most ` +
+                        `${LIMITS.lab_aspect}:1`);
+      }
+      const scale = Math.min(1, LIMITS.lab_side / long);
       const c = document.createElement("canvas");
       c.width = Math.max(1, Math.round(bitmap.width * scale));
       c.height = Math.max(1, Math.round(bitmap.height * scale));
       c.getContext("2d").drawImage(bitmap, 0, 0, c.width, c.height);
+      // the socket takes 256 KiB per message and a style job sends two pictures: keep each small
       let blob = await new Promise((r) => c.toBlob(r, "image/png"));
-      if (blob.size > 200 * 1024) blob = await new Promise((r) => c.toBlob(r, "image/jpeg", 0.9));
+      for (let q = 0.9; blob.size > UPLOAD_BYTES && q > 0.3; q -= 0.15) {
+        blob = await new Promise((r) => c.toBlob(r, "image/jpeg", q));
+      }
+      if (blob.size > UPLOAD_BYTES) throw new Error("it is too detailed to send; try a smaller picture");
       this.upload = { bytes: new Uint8Array(await blob.arrayBuffer()), bitmap: await createImageBitmap(c) };
       if (!this.select.querySelector("option[value=upload]")) this.select.append(new Option("your picture", "upload"));
       this.select.value = "upload";

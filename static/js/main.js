@@ -28,7 +28,8 @@ app.editor = new MaskEditor($("mask-canvas"), (ed) => {
 // Changing the image, its source or the model while a job runs stops that job: the
 // result would belong to an image no longer on screen, and the user asked for the new one.
 app.source = new Source(app.editor, () => {
-  const stopped = app.job.active && stopJob("you picked another image");
+  // only a completion belongs to the editor's image: a Lab job goes on
+  const stopped = app.job.active && app.job.kind === "complete" && stopJob("you picked another image");
   $("results").hidden = true;
   drawPixelated($("live-canvas"), app.editor.image);
   setStatus(`${stopped ? "Stopped: you picked another image. " : ""}` +
@@ -257,6 +258,7 @@ document.addEventListener("keydown", (e) => {
   if (field && e.key === "Enter" && field.form === $("params")) { e.preventDefault(); app.complete(); return; }
   const view = document.body.dataset.view ?? "inpaint";
   if (view !== "inpaint") {     // the Lab: its own keys, then the page's general ones
+    if (e.ctrlKey || e.metaKey || e.altKey) return;  // the browser's own (paste, print, ...)
     if (field && e.key === "Enter") return;          // the form submits itself
     if (field && !["range", "checkbox"].includes(field.type)) return;
     const lab = {

@@ -32,13 +32,15 @@ export const LIMITS = {
   name_length: 64,
   aspect: 20,
   lab_side: 512,
+  lab_min_side: 16,
+  lab_aspect: 4,
   dream_steps: [1, 100],
   step_size: [0.001, 0.2],
   octaves: [1, 6],
   octave_scale: [1.1, 2.0],
   channels: 16,
   style_steps: [1, 1000],
-  style_size: [32, 256],
+  style_size: [64, 256],
   weight: [0.0, 1000.0],
 };
 

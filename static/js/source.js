@@ -121,6 +121,7 @@ export class Source {
       this.upload(e.dataTransfer.files[0]);
     });
     window.addEventListener("paste", (e) => {
+      if ((document.body.dataset.view ?? "inpaint") !== "inpaint") return;   // the Lab has its own pickers
       const item = [...(e.clipboardData?.items ?? [])].find((i) => i.type.startsWith("image/"));
       if (item) this.upload(item.getAsFile());
     });

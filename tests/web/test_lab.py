@@ -16,12 +16,12 @@ SAMPLE = {"model": "tiny", "sample": "000"}
 
 def dream_payload(**overrides):
     return {"features": "random", "layer": "r2", "source": SAMPLE,
-            "params": {"steps": 3, "octaves": 2, "seed": 0}, **overrides}
+            "params": {"steps": 6, "octaves": 1, "seed": 0}, **overrides}
 
 
 def style_payload(**overrides):
     return {"features": "d:tiny", "content": SAMPLE, "style": {"model": "tiny-gray", "sample": "001"},
-            "params": {"steps": 5, "size": 32}, **overrides}
+            "params": {"steps": 5, "size": 64}, **overrides}
 
 
 def ask(sio, event, payload):
@@ -52,7 +52,7 @@ def test_a_style_transfer_streams_frames_then_done(sio):
     progress = [p for n, p in events if n == EVENTS["PROGRESS"]]
     assert set(progress[-1]["losses"]) == set(STYLE_LOSS_KEYS) and progress[0]["step"] == 0
     with Image.open(io.BytesIO(events[-1][1]["image"])) as img:
-        assert img.size == (32, 32), "size sets the result's longest side"
+        assert img.size == (64, 64), "size sets the result's longest side"
     assert events[-1][1]["job"] == ack["job"]
 
 
@@ -76,7 +76,12 @@ def test_an_uploaded_picture_of_another_size(sio):
     ("DREAM", dream_payload(source={"model": "tiny"}), "exactly one of sample"),
     ("DREAM", dream_payload(source={"model": "tiny", "sample": "999"}), "model tiny has no sample '999'"),
     ("DREAM", dream_payload(source={"image": b"not a png"}), "source image"),
-    ("STYLE", style_payload(params={"size": 9999}), "size must be from 32 to 256"),
+    ("STYLE", style_payload(params={"size": 9999}), "size must be from 64 to 256"),
+    ("DREAM", dream_payload(layer=["r1"]), "layer must be one of r1"),
+    ("DREAM", dream_payload(source={"image": imageio.encode_png(np.zeros((12, 30, 3), np.uint8))}),
+     "needs at least 16 px a side"),
+    ("DREAM", dream_payload(source={"image": imageio.encode_png(np.zeros((20, 100, 3), np.uint8))}),
+     "at most 4:1"),
     ("STYLE", style_payload(params={"style_weight": -1}), "style_weight must be >= 0"),
     ("STYLE", style_payload(content=None), "content must be an object"),
     ("STYLE", style_payload(extra=True), "unknown key 'extra' in style"),
@@ -92,9 +97,9 @@ def test_payloads_are_checked_strictly(sio, event, payload, message):
 
 def test_an_upload_larger_than_the_lab_takes_is_refused(sio):
     side = LIMITS["lab_side"] + 1
-    big = imageio.encode_png(np.zeros((side, 8, 3), np.uint8))
+    big = imageio.encode_png(np.zeros((side, side // 2, 3), np.uint8))
     ack = ask(sio, EVENTS["DREAM"], dream_payload(source={"image": big}))
-    assert ack["error"]["code"] == ERROR_CODES["BAD_IMAGE"] and f"up to {LIMITS['lab_side']} px" in ack["error"]["message"]
+    assert ack["error"]["code"] == ERROR_CODES["BAD_IMAGE"] and f"at most {LIMITS['lab_side']} px" in ack["error"]["message"]
 
 
 def events_until(sio, done, timeout=60.0):
@@ -127,11 +132,17 @@ def test_one_job_per_client_whatever_its_kind(sio):
 
 
 def test_a_lab_job_past_the_cost_ceiling_is_refused(make_app):
+    """Costs come from the timed networks: under one ceiling a short job is admitted and a long one is not."""
     from app.web import socketio
-    app = make_app(MAX_JOB_SECONDS=0.001)
+    app = make_app(MAX_JOB_SECONDS=5.0)
     sio = socketio.test_client(app, flask_test_client=app.test_client())
-    ack = sio.emit(EVENTS["STYLE"], style_payload(params={"steps": 1000, "size": 256}), callback=True)
-    assert ack["error"]["code"] == ERROR_CODES["TOO_COSTLY"] and "this style would take" in ack["error"]["message"]
+    small = sio.emit(EVENTS["STYLE"], style_payload(params={"steps": 5, "size": 64}), callback=True)
+    assert "error" not in small, small
+    wait_for(sio, [EVENTS["DONE"], EVENTS["ERROR"]])
+    for params in ({"steps": 1000, "size": 64}, {"steps": 60, "size": 256}):
+        ack = sio.emit(EVENTS["STYLE"], style_payload(params=params), callback=True)
+        assert ack["error"]["code"] == ERROR_CODES["TOO_COSTLY"], params
+        assert "this style would take" in ack["error"]["message"]
     sio.disconnect()
 
 
