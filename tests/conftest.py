@@ -81,3 +81,20 @@ def tiny_encoder_models(tiny_models, tmp_path_factory):
                                "--out", str(run), "--batch", "4", "--quiet"]) == 0
     assert export.main([str(run), "--name", "tiny-enc", "--models-dir", str(models_dir)]) == 0
     return str(models_dir)
+
+
+TINY_ACGAN = ModelConfig(arch="acgan", image_shape=(16, 16, 1), latent_dim=8, num_classes=3,
+                         g_filters=(16, 8), d_filters=(8, 16))
+TINY_INFOGAN = ModelConfig(arch="infogan", image_shape=(16, 16, 1), latent_dim=8, num_classes=3, num_continuous=2,
+                           g_filters=(16, 8), d_filters=(8, 16))
+
+
+@pytest.fixture(scope="session")
+def tiny_conditional_models(tmp_path_factory):
+    """models_dir with 'tiny-acgan' (3 classes) and 'tiny-info' (3 classes, 2 continuous
+    codes), gray 16x16, random weights, through the real export path."""
+    root = tmp_path_factory.mktemp("tiny-cond")
+    models_dir = root / "models"
+    make_tiny_model(models_dir, str(root / "run-acgan"), "tiny-acgan", TINY_ACGAN)
+    make_tiny_model(models_dir, str(root / "run-info"), "tiny-info", TINY_INFOGAN)
+    return str(models_dir)

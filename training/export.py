@@ -115,6 +115,8 @@ def build_manifest(name, title, gan, graphs, step, args, samples, weights=None):
         # For ACGAN/InfoGAN the slice [offset, offset + num_classes) of G's input is a
         # one-hot class code that the engine fixes per candidate instead of optimising.
         conditioning={"num_classes": cfg.num_classes, "offset": cfg.latent_dim} if cfg.num_classes else None,
+        continuous=({"count": cfg.num_continuous, "offset": cfg.latent_dim + cfg.num_classes}
+                    if cfg.num_continuous else None),
         adversarial_loss=gan.adversarial_loss, perceptual=gan.perceptual, samples=samples, weights=weights,
         training={
             "arch": cfg.arch,

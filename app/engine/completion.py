@@ -189,18 +189,19 @@ class Completer:
                               tf.constant(mask[None, ..., None], tf.float32))[0]
         return z.numpy()[0]
 
-    def initial_latents(self, restarts, seed, guess=None, share=0.5, perturbation=0.3):
+    def initial_latents(self, restarts, seed, guess=None, share=0.5, perturbation=0.3, target_class=None):
         """(K, d) float32 starting points, and whether candidate 0 is the encoder's guess.
 
         With a guess, the first round(share * K) candidates (at least one) start from
         it: the first exactly, the others plus N(0, perturbation^2) noise, clipped to
         [-1, 1]. The rest are z ~ U(-1, 1). Class codes of conditioned models are
-        cycled over the random candidates and taken from the guess for the others.
+        `target_class` for every candidate if given; else they are cycled over the
+        random candidates and taken from the guess for the others.
         """
         rng = np.random.default_rng(seed)
         manifest = self.model.manifest
         z = rng.uniform(-1.0, 1.0, (restarts, self.model.latent_dim)).astype(np.float32)
-        manifest.set_classes(z, np.arange(restarts))
+        manifest.set_classes(z, np.arange(restarts) if target_class is None else target_class)
         from_guess = 0
         if guess is not None and share > 0:
             from_guess = min(restarts, max(1, int(round(share * restarts))))
@@ -208,7 +209,8 @@ class Completer:
             noise[0] = 0.0
             z[:from_guess] = np.clip(guess[None] + noise, -1.0, 1.0)
             if manifest.conditioning:
-                manifest.set_classes(z[:from_guess], manifest.class_of(guess[None])[0])
+                manifest.set_classes(z[:from_guess], manifest.class_of(guess[None])[0] if target_class is None
+                                     else target_class)
         return z, from_guess > 0
 
     def iterate(self, image, mask, params=None, stop=None):
@@ -225,8 +227,11 @@ class Completer:
         t0 = time.perf_counter()
         use_guess = params.encoder_share > 0 or params.anchor > 0
         guess = self.encoder_guess(image, mask) if use_guess else None
-        z, guessed = self.initial_latents(params.restarts, params.seed, guess,
-                                          params.encoder_share, params.perturbation)
+        if params.target_class is not None and not params.target_class < self.model.manifest.num_classes:
+            raise ValueError(f"model {self.model.name} has {self.model.manifest.num_classes} classes; "
+                             f"it cannot complete as class {params.target_class}")
+        z, guessed = self.initial_latents(params.restarts, params.seed, guess, params.encoder_share,
+                                          params.perturbation, params.target_class)
         problem, state = self.problem(image, mask, params, guess), self.start_state(z)
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])

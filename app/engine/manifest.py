@@ -56,6 +56,7 @@ class Manifest:
     pixel_range: tuple = (-1.0, 1.0)
     z_prior: dict = dataclasses.field(default_factory=lambda: {"distribution": "uniform", "low": -1.0, "high": 1.0})
     conditioning: dict | None = None
+    continuous: dict | None = None      # InfoGAN: {"count": k, "offset": i}: z[i:i + k] are codes in [-1, 1]
     adversarial_loss: str = "bce"
     perceptual: str = "log1m_sigmoid"
     samples: list = dataclasses.field(default_factory=list)
@@ -133,7 +134,7 @@ class Manifest:
     def to_dict(self):
         data = dataclasses.asdict(self)
         data["image_shape"], data["pixel_range"] = list(self.image_shape), list(self.pixel_range)
-        for optional in ("encoder", "kind", "weights"):
+        for optional in ("encoder", "kind", "weights", "continuous"):
             if data[optional] is None:
                 del data[optional]
         return data

@@ -65,6 +65,7 @@ class GanModel:
                 "image_shape": list(self.image_shape), "latent_dim": self.latent_dim,
                 "channel_order": m.channel_order, "adversarial_loss": m.adversarial_loss,
                 "num_classes": (self.conditioning or {}).get("num_classes", 0),
+                "continuous": (m.continuous or {}).get("count", 0),
                 "kind": m.model_kind, "encoder": self.encode is not None, "training": m.training}
 
 

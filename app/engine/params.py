@@ -33,6 +33,7 @@ class CompletionParams:
     encoder_share: float = 0.5  # share of candidates started from the encoder's guess
     perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)
     anchor: float = 1000.0      # mu: weight of mean((z - z_E)^2), the pull toward the encoder's guess (bench/NOTES.md)
+    target_class: int | None = None  # a conditioned model: complete as this class; None = search every class
 
     def check(self):
         if self.steps < 1:
@@ -55,4 +56,6 @@ class CompletionParams:
             raise ValueError(f"perturbation must be finite and >= 0, got {self.perturbation}")
         if not np.isfinite(self.anchor) or self.anchor < 0:
             raise ValueError(f"anchor must be finite and >= 0, got {self.anchor}")
+        if self.target_class is not None and self.target_class < 0:
+            raise ValueError(f"target class must be >= 0, got {self.target_class}")
         return self

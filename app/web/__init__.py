@@ -43,7 +43,7 @@ def create_app(config=None, registry=None):
                       max_job_seconds=cfg["MAX_JOB_SECONDS"], max_queue_seconds=cfg["MAX_QUEUE_SECONDS"],
                       max_jobs_per_address=cfg["MAX_JOBS_PER_ADDRESS"],
                       max_connections_per_address=cfg["MAX_CONNECTIONS_PER_ADDRESS"],
-                      complete_rate=cfg["COMPLETE_RATE"])
+                      complete_rate=cfg["COMPLETE_RATE"], instant_rate=cfg["INSTANT_RATE"])
     app.extensions["regen"] = {"registry": registry, "jobs": jobs}
 
     from app.web.routes import bp

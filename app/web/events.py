@@ -13,6 +13,7 @@ from flask import current_app, request
 
 from app.web import socketio
 from app.web.jobs import Refused, new_job_id
+from app.web.latent_requests import INSTANT
 from app.web.protocol import ERROR_CODES, EVENTS
 from app.web.tasks import TASKS
 from app.web.validation import RequestError, parse_cancel
@@ -73,6 +74,32 @@ def _job_handler(task):
 
 for _task in TASKS.values():
     socketio.on(_task.event)(_job_handler(_task))
+
+
+def _instant_handler(event, answer):
+    """The handler of an instant request (samples, generate, arithmetic): one batch of G,
+    answered in the acknowledgement; no queue, but a rate limit of its own."""
+
+    def on_request(payload=None, *extra):
+        jobs = _jobs()
+        try:
+            if extra:
+                raise RequestError(ERROR_CODES["BAD_REQUEST"], f"{event} takes one object")
+            jobs.admit_instant(request.sid)
+            return jobs.blocking(answer, payload, current_app.extensions["regen"]["registry"])
+        except (RequestError, Refused) as exc:
+            log.info("refused client=%s code=%s: %s", request.remote_addr, exc.code, exc.message[:200])
+            return {"error": {"code": exc.code, "message": exc.message}}
+        except Exception:
+            log.exception("%s failed", event)
+            return {"error": {"code": ERROR_CODES["INTERNAL"], "message": f"the server could not answer {event}"}}
+
+    on_request.__name__ = f"on_{event}"
+    return on_request
+
+
+for _event, _answer in INSTANT.items():
+    socketio.on(EVENTS[_event.upper()])(_instant_handler(EVENTS[_event.upper()], _answer))
 
 
 @socketio.on(EVENTS["CANCEL"])

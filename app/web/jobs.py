@@ -95,13 +95,14 @@ class RateWindow:
 class JobManager:
     def __init__(self, socketio, registry, workers=1, max_queue=8, time_limit=120.0, async_mode="threading",
                  max_job_seconds=60.0, max_queue_seconds=300.0, max_jobs_per_address=4,
-                 max_connections_per_address=32, complete_rate=(30, 60.0)):
+                 max_connections_per_address=32, complete_rate=(30, 60.0), instant_rate=(1200, 60.0)):
         self.socketio, self.registry = socketio, registry
         self.workers, self.max_queue, self.time_limit = workers, max_queue, time_limit
         self.max_job_seconds, self.max_queue_seconds = max_job_seconds, max_queue_seconds
         self.max_jobs_per_address = max_jobs_per_address
         self.max_connections_per_address = max_connections_per_address
         self.rate = RateWindow(*complete_rate)
+        self.instant_rate = RateWindow(*instant_rate)   # samples, generate, arithmetic: sliders send many
         self.blocking = blocking_call_for(async_mode)
         self.lock = threading.Lock()
         self.wakeup = threading.Condition(self.lock)
@@ -158,6 +159,17 @@ class JobManager:
             raise Refused(ERROR_CODES["RATE_LIMITED"],
                           f"more than {self.rate.count} completes in {self.rate.seconds:g} s; wait a little")
         return time.monotonic()
+
+    def admit_instant(self, sid):
+        """Admit an instant request (no job): a live client within the instant rate; raises Refused."""
+        with self.lock:
+            address = self.clients.get(sid)
+            allowed = address is not None and self.instant_rate.allow(address)
+        if address is None:
+            raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
+        if not allowed:
+            raise Refused(ERROR_CODES["RATE_LIMITED"], f"more than {self.instant_rate.count} requests in "
+                          f"{self.instant_rate.seconds:g} s; wait a little")
 
     def submit(self, sid, request, job_id=None, since=None):
         """Queue a job for a live client, replacing its previous one; returns (job, position).
@@ -321,7 +333,7 @@ class JobManager:
 
         result = drive(task.start(req, self.registry, stop), report, call=self.blocking)
         if not result.cancelled:
-            done = self.blocking(task.finish, req, result)
+            done = self.blocking(task.finish, req, result, self.registry)
             return self._finish(job, EVENTS["DONE"], {**done, "seconds": round(time.monotonic() - started, 3)},
                                 outcome="done")
         if self._abandoned(job):

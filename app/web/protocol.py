@@ -19,6 +19,19 @@ client -> server
             params: {steps, size, content_weight, style_weight, histogram_weight, smoothness_weight}
             dream and style are acknowledged, queued, cancelled and limited like complete:
             one job per client, whatever its kind
+  morph     {model, a, b, frames?}       (the Lab's latent morph, a job like complete)
+            a, b: {z: [d floats in [-1, 1]]}; frames: 2 to LIMITS["frames"]
+            done carries gif: the frames as a looping GIF, and frames: their count
+  project   {model, image}                (an uploaded picture onto G's latent space, a job)
+            done carries z: the latent vector whose G(z) is nearest the picture
+  samples   {model, seed, count?, class?} -> acknowledged with {samples: [{z, image}]}
+            (instant, not a job: one batch of G; seeded, so the same seed, the same samples)
+  generate  {model, z, class?, codes?}   -> acknowledged with {z, image}: G(z) with the class
+            (ACGAN/InfoGAN) and the continuous codes (InfoGAN) set; for live sliders
+  arithmetic {model, a, b, c, seed?, variations?, pool?} -> acknowledged with
+            {image, variations: [image], nearest: [index]}: G(mean a - mean b + mean c);
+            a, b, c: lists of z; nearest: the pool's samples ({seed, count}) nearest the result
+            instant requests answer {error: {code, message}} when refused
   cancel    {} or {job}
   ping      {} -> acknowledged with {time}: lets a client measure round trips
 server -> client
@@ -38,6 +51,11 @@ EVENTS = {
     "COMPLETE": "complete",
     "DREAM": "dream",
     "STYLE": "style",
+    "MORPH": "morph",
+    "PROJECT": "project",
+    "SAMPLES": "samples",
+    "GENERATE": "generate",
+    "ARITHMETIC": "arithmetic",
     "CANCEL": "cancel",
     "PING": "ping",
     "QUEUED": "queued",
@@ -47,7 +65,7 @@ EVENTS = {
 }
 
 COMPLETE_KEYS = ("model", "sample", "image", "mask", "params")
-PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed", "fast")
+PARAM_KEYS = ("steps", "restarts", "lambda", "lr", "blend", "seed", "fast", "class")
 CANCEL_KEYS = ("job",)
 LOSS_KEYS = ("contextual", "perceptual", "anchor", "total")
 SOURCE_KEYS = ("model", "sample", "image")
@@ -57,6 +75,11 @@ DREAM_LOSS_KEYS = ("activation",)
 STYLE_KEYS = ("features", "content", "style", "params")
 STYLE_PARAM_KEYS = ("steps", "size", "content_weight", "style_weight", "histogram_weight", "smoothness_weight")
 STYLE_LOSS_KEYS = ("content", "style", "histogram", "smoothness", "total")
+MORPH_KEYS = ("model", "a", "b", "frames")
+PROJECT_KEYS = ("model", "image")
+SAMPLES_KEYS = ("model", "seed", "count", "class")
+GENERATE_KEYS = ("model", "z", "class", "codes")
+ARITHMETIC_KEYS = ("model", "a", "b", "c", "seed", "variations", "pool")
 
 ERROR_CODES = {
     "BAD_REQUEST": "bad_request",      # malformed payload, unknown key, value out of range
@@ -94,4 +117,9 @@ LIMITS = {
     "style_steps": (1, 1000),
     "style_size": (64, 256),
     "weight": (0.0, 1000.0),
+    # the latent lab
+    "frames": (2, 120),
+    "count": (1, 64),
+    "group": 16,         # z vectors in one arithmetic group at most
+    "variations": (0, 8),
 }

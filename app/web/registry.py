@@ -13,6 +13,7 @@ from app.engine import imageio
 from app.engine.completion import Completer
 from app.engine.dream import Dreamer
 from app.engine.features import discriminator_features, random_features
+from app.engine.latent import Projector
 from app.engine.manifest import check_name
 from app.engine.model import list_models, load_model
 from app.engine.params import PLAIN_SEARCH, CompletionParams
@@ -30,6 +31,7 @@ class Entry:
     completer: Completer
     samples: dict           # sample id -> absolute path of the PNG
     step_seconds: float = DEFAULT_STEP_SECONDS   # measured seconds per candidate-step (the job cost unit)
+    projector: object = None   # latent.Projector: a picture onto this model's latent space
 
     def sample_image(self, sample_id):
         """(H, W, C) uint8 of a sample; KeyError if the id is not one of the model's."""
@@ -87,7 +89,7 @@ class Registry:
             if warm_up:
                 completer.warm_up()
                 step_seconds = time_candidate_step(completer)
-            self.entries[name] = Entry(model, completer, self._samples(model), step_seconds)
+            self.entries[name] = Entry(model, completer, self._samples(model), step_seconds, Projector(model))
             log.info("loaded model %s %s (%.2f ms per candidate-step)", name, model.image_shape, 1000 * step_seconds)
 
     def _samples(self, model):

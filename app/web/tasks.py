@@ -7,9 +7,11 @@ a kind is one entry here.
 """
 import dataclasses
 
-from app.engine import baselines, imageio
+import numpy as np
+
+from app.engine import baselines, imageio, latent
 from app.engine.imageio import to_float
-from app.web import validation
+from app.web import latent_requests, validation
 from app.web.protocol import EVENTS
 
 
@@ -20,7 +22,7 @@ class Task:
     cost: object       # (request, registry) -> estimated seconds
     start: object      # (request, registry, stop) -> generator of reports, returning its result
     report: object     # report -> {step, steps, losses, image: (H, W, C) uint8}
-    finish: object     # (request, result) -> the done payload's own keys (blocking work)
+    finish: object     # (request, result, registry) -> the done payload's own keys (blocking work)
 
 
 # -- complete ---------------------------------------------------------------------
@@ -40,12 +42,17 @@ def _complete_report(progress):
             "image": progress.image}
 
 
-def _complete_finish(req, result):
+def _complete_finish(req, result, registry):
+    """The completion, its Telea baseline and runner-ups, its z (to morph from) and, for a
+    conditioned model, the class it was completed as."""
     baseline = baselines.inpaint(req.image, req.mask, "telea")
+    manifest = registry.entries[req.model].model.manifest
+    won = manifest.class_of(result.z[None])
     return {"image": imageio.encode_png(result.image), "baseline": imageio.encode_png(baseline),
             "alternatives": [{"image": imageio.encode_png(img), "loss": round(loss, 4)}
                              for img, loss in result.alternatives],
-            "losses": result.losses, "steps": result.steps, "stopped_early": result.early_stopped}
+            "losses": result.losses, "steps": result.steps, "stopped_early": result.early_stopped,
+            "z": [round(float(v), 6) for v in result.z], "class": None if won is None else int(won[0])}
 
 
 # -- the Lab ------------------------------------------------------------------------
@@ -55,7 +62,7 @@ def _frame_report(frame):
     return {"step": frame.step, "steps": frame.steps, "losses": frame.losses, "image": frame.image}
 
 
-def _outcome_finish(req, outcome):
+def _outcome_finish(req, outcome, registry):
     return {"image": imageio.encode_png(outcome.image), "losses": outcome.losses, "steps": outcome.steps}
 
 
@@ -79,6 +86,36 @@ def _style_start(req, registry, stop):
                                                       stop=stop)
 
 
+def _morph_cost(req, registry):
+    return req.frames * 0.02       # one G forward and a PNG per frame: tens of ms at most
+
+
+def _morph_start(req, registry, stop):
+    return latent.morph(registry.entries[req.model].model, req.z_a, req.z_b, req.frames, stop=stop)
+
+
+def _morph_finish(req, outcome, registry):
+    """The last frame, and every frame again as a looping GIF (they are regenerated: cheap)."""
+    model = registry.entries[req.model].model
+    frames = latent.generate(model, latent.morph_path(model, req.z_a, req.z_b, req.frames))
+    scale = max(1, 256 // model.image_shape[0])
+    return {"image": imageio.encode_png(outcome.image), "gif": latent.write_gif(frames, scale=scale),
+            "frames": req.frames, "steps": outcome.steps, "losses": {}}
+
+
+def _project_cost(req, registry):
+    return req.steps * req.restarts * registry.entries[req.model].step_seconds
+
+
+def _project_start(req, registry, stop):
+    return registry.entries[req.model].projector.iterate(to_float(req.image), req.steps, req.restarts, stop=stop)
+
+
+def _project_finish(req, outcome, registry):
+    return {"image": imageio.encode_png(outcome.image), "z": [round(float(v), 6) for v in np.asarray(outcome.z)],
+            "losses": outcome.losses, "steps": outcome.steps}
+
+
 TASKS = {
     "complete": Task(EVENTS["COMPLETE"], validation.parse_complete, _complete_cost, _complete_start,
                      _complete_report, _complete_finish),
@@ -86,4 +123,8 @@ TASKS = {
                   _frame_report, _outcome_finish),
     "style": Task(EVENTS["STYLE"], validation.parse_style, _style_cost, _style_start,
                   _frame_report, _outcome_finish),
+    "morph": Task(EVENTS["MORPH"], latent_requests.parse_morph, _morph_cost, _morph_start,
+                  _frame_report, _morph_finish),
+    "project": Task(EVENTS["PROJECT"], latent_requests.parse_project, _project_cost, _project_start,
+                    _frame_report, _project_finish),
 }

@@ -91,7 +91,7 @@ def _float(params, key, low, high, default, low_open=False):
     return float(value)
 
 
-def _model_entry(name, registry):
+def model_entry(name, registry):
     if not isinstance(name, str) or not 0 < len(name) <= LIMITS["name_length"]:
         raise bad(f"model must be a name of at most {LIMITS['name_length']} characters")
     try:
@@ -114,7 +114,11 @@ def parse_params(params):
     seed = params.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX):
         raise bad(f"seed must be an integer from 0 to {SEED_MAX}")
+    target = params.get("class")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int) or target < 0):
+        raise bad("class must be a class number (0, 1, ...), or left out to search every class")
     return CompletionParams(
+        target_class=target,
         steps=_int(params, "steps", *LIMITS["steps"], d.steps),
         restarts=_int(params, "restarts", *LIMITS["restarts"], d.restarts),
         lam=_float(params, "lambda", *LIMITS["lambda"], d.lam),
@@ -146,7 +150,7 @@ def parse_complete(payload, registry, max_bytes, max_pixels):
     """Validate a `complete` payload against the loaded models -> JobRequest."""
     check_keys(payload, COMPLETE_KEYS, "complete")
     name = payload.get("model")
-    entry = _model_entry(name, registry)
+    entry = model_entry(name, registry)
     h, w, c = entry.model.image_shape
     if ("sample" in payload) == ("image" in payload):
         raise bad("give exactly one of sample (an id) or image (bytes)")
@@ -168,7 +172,12 @@ def parse_complete(payload, registry, max_bytes, max_pixels):
         check_inputs(to_float(image), mask, entry.model.image_shape)
     except ValueError as exc:
         raise bad(str(exc)) from None
-    return JobRequest(name, image, mask, parse_params(payload.get("params")))
+    params = parse_params(payload.get("params"))
+    classes = entry.model.manifest.num_classes
+    if params.target_class is not None and params.target_class >= classes:
+        raise bad(f"model {name} has no classes to complete as" if not classes else
+                  f"class must be from 0 to {classes - 1} for model {name}, got {params.target_class}")
+    return JobRequest(name, image, mask, params)
 
 
 def parse_cancel(payload):
@@ -192,7 +201,7 @@ def parse_source(source, what, registry, max_bytes, max_pixels):
     if ("sample" in source) == ("image" in source):
         raise bad(f"{what} needs exactly one of sample (with its model) or image (bytes)")
     if "sample" in source:
-        entry = _model_entry(source.get("model"), registry)
+        entry = model_entry(source.get("model"), registry)
         try:
             image = entry.sample_image(source["sample"])
         except (KeyError, TypeError):

@@ -5,6 +5,7 @@ import { drawPixelated, MaskEditor } from "./canvas.js";
 import { LossChart } from "./chart.js";
 import { Job } from "./job.js";
 import { LabView } from "./lab.js";
+import { LatentView } from "./latent.js";
 import { ERROR_CODES } from "./protocol.js";
 import { Presenter } from "./presenter.js";
 import { connect } from "./socket.js";
@@ -106,7 +107,7 @@ function stopJob(why) {
   if (!app.job.end("cancelled")) return false;
   if (id) app.socket.cancel(id);
   else app.socket.cancel();                 // not acknowledged yet: the server cancels this client's job
-  const lab = app.lab[app.job.kind];
+  const lab = labOf();
   if (lab) { lab.stopped(why); return true; }
   $("progress").value = 0;
   setStatus(`Stopped: ${why}.`);
@@ -120,20 +121,36 @@ app.lab = {};     // kind -> LabView, once the models and feature networks are l
 function showView(name) {
   document.body.dataset.view = name;
   for (const b of document.querySelectorAll("[data-view]")) b.classList.toggle("active", b.dataset.view === name);
-  for (const v of ["inpaint", "dream", "style"]) $(`${v}-view`).hidden = v !== name;
+  for (const v of VIEW_ORDER) $(`${v}-view`).hidden = v !== name;
 }
 app.showView = showView;
-const VIEW_ORDER = ["inpaint", "dream", "style"];
+const VIEW_ORDER = ["inpaint", "dream", "style", "latent"];
+
+/** One round of the auto demo in a Lab view: the next picture or pair, then its job. */
+app.demoRound = async (view, round) => {
+  if (view === "latent") {
+    $("latent-seed").value = String(round);
+    await app.latent.newSamples();
+    app.latent.select(app.latent.samples[0]);
+    app.latent.select(app.latent.samples[1 + (round % 15)]);
+    return app.latent.morph();
+  }
+  const select = document.querySelector(`#${view}-view [data-picker=${view === "dream" ? "source" : "content"}] select`);
+  select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+  select.dispatchEvent(new Event("change"));
+  return app.lab[view].start();
+};
 
 async function loadLab() {
   const models = await (await fetch("/api/models")).json();
   for (const m of models) m.samples = await (await fetch(`/api/models/${m.name}/samples`)).json();
   const features = await (await fetch("/api/features")).json();
   for (const kind of ["dream", "style"]) app.lab[kind] = new LabView(kind, app, models, features);
+  app.latent = new LatentView(app, models);
 }
 
 /** The Lab view that owns the current job's events, or null for a completion. */
-const labOf = () => app.lab[app.job.kind] ?? null;
+const labOf = () => (["morph", "project"].includes(app.job.kind) ? app.latent : app.lab[app.job.kind]) ?? null;
 
 function showQueued(msg) {
   setStatus(msg.position > 0 ? `Queued: ${msg.position} job(s) ahead of yours.` : "Starting…");
@@ -173,7 +190,7 @@ app.socket = connect({
       : `Step ${m.step} / ${m.steps} · loss ${m.losses.total.toFixed(3)}`);
   }),
   done: (msg) => app.job.route(msg, async (m) => {
-    if (labOf()) return labOf().done(m);
+    if (labOf()) { await labOf().done(m); app.presenter.jobEnded(); return; }
     const ticket = app.job.ticket;
     const result = await bitmapFromBytes(m.image);
     if (!app.job.isCurrent(ticket)) return;
@@ -183,6 +200,9 @@ app.socket = connect({
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     drawPixelated($("live-canvas"), result);
     app.result = { bitmap: result, subject: app.subject, msg: m, best: m, ticket };
+    if (app.latent && m.z && app.latent.model.name === app.subject.model.name) {
+      app.latent.addItem(m.z, m.image, "completion", "a completion");   // a pick for morphs and arithmetic
+    }
     // a new job may start while these draw: each step checks that this one is still the latest
     const latest = () => app.job.ticket === ticket;
     await showResults(app.subject.editor, m, pastedResult());
@@ -193,7 +213,12 @@ app.socket = connect({
     if (!msg.job) { toast(msg.message); return; }   // about no job in particular (a malformed packet)
     app.job.route(msg, (m) => {
       app.job.end(m.code === ERROR_CODES.CANCELLED ? "cancelled" : "error", m);
-      if (labOf()) { labOf().failed(m); if (m.code !== ERROR_CODES.CANCELLED) toast(m.message); return; }
+      if (labOf()) {
+        labOf().failed(m);
+        if (m.code !== ERROR_CODES.CANCELLED) toast(m.message);
+        app.presenter.jobEnded();
+        return;
+      }
       showError(m);
     });
   },
@@ -261,10 +286,14 @@ document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;  // the browser's own (paste, print, ...)
     if (field && e.key === "Enter") return;          // the form submits itself
     if (field && !["range", "checkbox"].includes(field.type)) return;
+    const latent = view === "latent" ? {
+      n: () => app.latent.newSamples(), m: () => app.latent.morph(), Enter: () => app.latent.compute(),
+      a: () => app.latent.addSelected("a"), b: () => app.latent.addSelected("b"), c: () => app.latent.addSelected("c"),
+    } : {};
     const lab = {
       Enter: () => app.lab[view]?.start(), Escape: () => app.job.active && stopJob("cancelled by the user"),
       v: () => showView(VIEW_ORDER[(VIEW_ORDER.indexOf(view) + 1) % VIEW_ORDER.length]),
-      p: () => app.presenter.togglePresenter(), "?": () => app.presenter.toggleHelp(),
+      p: () => app.presenter.togglePresenter(), "?": () => app.presenter.toggleHelp(), ...latent,
     }[e.key];
     if (lab) { e.preventDefault(); lab(); }
     return;

@@ -42,6 +42,12 @@ export class Presenter {
 
   async #nextRound() {
     if (!this.demo || this.app.running) return;   // a job the user started keeps the stage
+    const view = document.body.dataset.view ?? "inpaint";
+    if (view !== "inpaint") {                     // a Lab view demonstrates itself
+      this.round += 1;
+      await this.app.demoRound(view, this.round);
+      return;
+    }
     const { source, editor } = this.app;
     const presets = source.model.kind === "faces" ? FACE_PRESETS : DIGIT_PRESETS;
     await source.next(1);

@@ -3,6 +3,11 @@ export const EVENTS = {
   COMPLETE: "complete",
   DREAM: "dream",
   STYLE: "style",
+  MORPH: "morph",
+  PROJECT: "project",
+  SAMPLES: "samples",
+  GENERATE: "generate",
+  ARITHMETIC: "arithmetic",
   CANCEL: "cancel",
   PING: "ping",
   QUEUED: "queued",
@@ -12,7 +17,7 @@ export const EVENTS = {
 };
 
 export const COMPLETE_KEYS = ["model", "sample", "image", "mask", "params"];
-export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed", "fast"];
+export const PARAM_KEYS = ["steps", "restarts", "lambda", "lr", "blend", "seed", "fast", "class"];
 export const CANCEL_KEYS = ["job"];
 export const LOSS_KEYS = ["contextual", "perceptual", "anchor", "total"];
 export const SOURCE_KEYS = ["model", "sample", "image"];
@@ -22,6 +27,11 @@ export const DREAM_LOSS_KEYS = ["activation"];
 export const STYLE_KEYS = ["features", "content", "style", "params"];
 export const STYLE_PARAM_KEYS = ["steps", "size", "content_weight", "style_weight", "histogram_weight", "smoothness_weight"];
 export const STYLE_LOSS_KEYS = ["content", "style", "histogram", "smoothness", "total"];
+export const MORPH_KEYS = ["model", "a", "b", "frames"];
+export const PROJECT_KEYS = ["model", "image"];
+export const SAMPLES_KEYS = ["model", "seed", "count", "class"];
+export const GENERATE_KEYS = ["model", "z", "class", "codes"];
+export const ARITHMETIC_KEYS = ["model", "a", "b", "c", "seed", "variations", "pool"];
 
 export const LIMITS = {
   seed: [0, 4294967295],
@@ -42,6 +52,10 @@ export const LIMITS = {
   style_steps: [1, 1000],
   style_size: [64, 256],
   weight: [0.0, 1000.0],
+  frames: [2, 120],
+  count: [1, 64],
+  group: 16,
+  variations: [0, 8],
 };
 
 export const ERROR_CODES = {

@@ -39,6 +39,10 @@ export class Source {
     this.model = this.models.find((m) => m.name === name);
     $("model-picker").value = name;
     document.body.dataset.kind = this.model.kind;
+    const classes = $("params").elements.class;       // a class-conditional model: "complete as"
+    classes.replaceChildren(new Option("any", ""),
+      ...Array.from({ length: this.model.num_classes }, (_, k) => new Option(String(k), String(k))));
+    $("class-field").hidden = !this.model.num_classes;
     const res = await fetch(`/api/models/${encodeURIComponent(name)}/samples`);
     this.samples = await res.json();
     this.#renderGallery();

@@ -28,6 +28,7 @@ export function readParams() {
     const v = form.elements[key].value.trim();
     if (v !== "") params[key] = parseFloat(v);
   }
+  if (!$("class-field").hidden && form.elements.class.value !== "") params.class = parseInt(form.elements.class.value, 10);
   params.blend = form.elements.blend.checked;
   params.fast = form.elements.fast.checked;
   return params;
@@ -59,7 +60,7 @@ export async function showResults(editor, done, pasted) {
   const link = $("download");
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(downloadBlob);
-  $("result-note").textContent =
+  $("result-note").textContent = (done.class != null ? `Completed as a ${done.class}. ` : "") +
     `${done.steps} steps${done.stopped_early ? " (stopped early: the loss had levelled off)" : ""} ` +
     `in ${done.seconds.toFixed(1)} s · final loss ${done.losses.total.toFixed(3)}`;
   $("results").hidden = false;

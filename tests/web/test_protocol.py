@@ -30,7 +30,8 @@ def test_error_codes_agree():
 
 def test_payload_keys_agree():
     for name in ("COMPLETE_KEYS", "PARAM_KEYS", "CANCEL_KEYS", "LOSS_KEYS", "SOURCE_KEYS", "DREAM_KEYS",
-                 "DREAM_PARAM_KEYS", "DREAM_LOSS_KEYS", "STYLE_KEYS", "STYLE_PARAM_KEYS", "STYLE_LOSS_KEYS"):
+                 "DREAM_PARAM_KEYS", "DREAM_LOSS_KEYS", "STYLE_KEYS", "STYLE_PARAM_KEYS", "STYLE_LOSS_KEYS",
+                 "MORPH_KEYS", "PROJECT_KEYS", "SAMPLES_KEYS", "GENERATE_KEYS", "ARITHMETIC_KEYS"):
         assert js_const("protocol.js", name) == list(getattr(protocol, name)), name
 
 

@@ -1,0 +1,259 @@
+// The Lab's Latent view: what G has learned. Seeded samples (click to select, drag or
+// press A/B/C to put in a group), a slerp morph between two picks streamed as a job
+// and looped, vector arithmetic on three groups, a projected picture as a pick, and,
+// for class-conditional models, a class picker and InfoGAN's continuous-code sliders.
+// Every pick carries its z: the server never keeps state between requests.
+import { EVENTS, LIMITS } from "./protocol.js";
+import { $, bitmapFromBytes, toast } from "./ui.js";
+
+const THUMB = 72;
+
+function thumb(bitmap, title) {
+  const c = document.createElement("canvas");
+  c.width = c.height = THUMB;
+  c.title = title;
+  const ctx = c.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(bitmap, 0, 0, THUMB, THUMB);
+  return c;
+}
+
+function draw(canvas, bitmap) {
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+}
+
+export class LatentView {
+  /** app: {job, socket, stopJob}; models: /api/models. */
+  constructor(app, models) {
+    this.app = app;
+    this.models = models;
+    this.items = [];          // {z, bitmap, label, el}: samples, completions, projections
+    this.selected = [];       // up to two items, in the order picked
+    this.groups = { a: [], b: [], c: [] };
+    this.frames = [];         // the morph's bitmaps, looped once it is done
+    this.answers = [];        // times of `generate` answers, for the frame rate of the sliders
+    const picker = $("latent-model");
+    for (const m of models) picker.append(new Option(m.title, m.name));
+    picker.addEventListener("change", () => this.newSamples());
+    $("latent-samples").addEventListener("click", () => this.newSamples());
+    $("latent-morph").addEventListener("click", () => this.morph());
+    $("latent-compute").addEventListener("click", () => this.compute());
+    $("latent-stop").addEventListener("click", () => app.stopJob("cancelled by the user"));
+    $("latent-project").addEventListener("change", (e) => e.target.files[0] && this.project(e.target.files[0]));
+    for (const key of ["a", "b", "c"]) {
+      const box = $(`group-${key}`);
+      box.addEventListener("dragover", (e) => e.preventDefault());
+      box.addEventListener("drop", (e) => { e.preventDefault(); this.addToGroup(key, this.items[e.dataTransfer.getData("text/plain")]); });
+      $(`add-${key}`).addEventListener("click", () => this.addSelected(key));
+    }
+    $("latent-class").addEventListener("change", () => this.updateCodes());
+    this.newSamples();
+  }
+
+  get model() { return this.models.find((m) => m.name === $("latent-model").value); }
+
+  async request(event, payload) {
+    const answer = await this.app.socket.request(event, payload);
+    if (answer?.error) { toast(answer.error.message); return null; }
+    return answer;
+  }
+
+  /** A new grid of samples from the seed field (N). */
+  async newSamples() {
+    const model = this.model;
+    const seed = parseInt($("latent-seed").value || "0", 10);
+    const answer = await this.request(EVENTS.SAMPLES, { model: model.name, seed, count: 16 });
+    if (!answer) return;
+    // completions and projections of this model stay picks; other models' z do not fit
+    this.items = this.items.filter((it) => it.label !== "sample" && it.model === model.name);
+    this.items.forEach((it, i) => { it.index = i; it.el.dataset.item = i; });
+    this.selected = [];
+    this.groups = { a: [], b: [], c: [] };
+    $("latent-grid").replaceChildren(...this.items.map((it) => it.el));
+    for (const [i, s] of answer.samples.entries()) await this.addItem(s.z, s.image, "sample", `seed ${seed} · #${i}`);
+    for (const key of ["a", "b", "c"]) $(`group-${key}`).querySelector(".members").replaceChildren();
+    this.pool = { seed, count: 16 };
+    this.samples = this.items.filter((it) => it.label === "sample");
+    this.#showCodes();
+    this.#status(`Samples of seed ${seed}: click two to morph between, or put some in groups A, B and C.`);
+  }
+
+  /** Add a pick (a sample, a completion or a projected picture) to the grid. */
+  async addItem(z, imageBytes, label, title, model = this.model.name) {
+    const bitmap = await bitmapFromBytes(imageBytes);
+    const item = { z, bitmap, label, model, index: this.items.length };
+    item.el = thumb(bitmap, title);
+    item.el.draggable = true;
+    item.el.dataset.item = item.index;
+    item.el.classList.add(`latent-${label}`);
+    item.el.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/plain", String(item.index)));
+    item.el.addEventListener("click", () => this.select(item));
+    this.items.push(item);
+    $("latent-grid").append(item.el);
+    return item;
+  }
+
+  select(item) {
+    this.selected = this.selected.includes(item) ? this.selected.filter((x) => x !== item)
+      : [...this.selected, item].slice(-2);
+    for (const it of this.items) it.el.classList.toggle("active", this.selected.includes(it));
+    this.updateCodes();
+  }
+
+  addSelected(key) {
+    if (!this.selected.length) { toast("Click a sample first.", { error: false }); return; }
+    for (const item of this.selected) this.addToGroup(key, item);
+  }
+
+  addToGroup(key, item) {
+    if (!item || this.groups[key].length >= LIMITS.group) return;
+    this.groups[key].push(item);
+    $(`group-${key}`).querySelector(".members").append(thumb(item.bitmap, item.el.title));
+  }
+
+  /** A slerp morph between the two picks (M), streamed through the page's one job. */
+  async morph() {
+    const { job, socket } = this.app;
+    if (this.selected.length !== 2) { toast("Pick two samples to morph between.", { error: false }); return false; }
+    if (job.active) { toast("A job is already running: press Stop first.", { error: false }); return false; }
+    const [a, b] = this.selected;
+    clearInterval(this.loop);
+    this.frames = [];
+    const ticket = job.begin("morph");
+    this.#status("Sending…");
+    const frames = parseInt($("latent-frames").value || "16", 10);
+    const ack = await socket.request(EVENTS.MORPH, { model: this.model.name, a: { z: a.z }, b: { z: b.z }, frames });
+    if (!job.acknowledged(ticket, ack, (m) => this.queued(m))) {
+      if (ack.job && !ack.error) socket.cancel(ack.job);
+      return false;
+    }
+    if (ack.error) this.failed(ack.error);
+    return true;
+  }
+
+  /** Project an uploaded picture onto G's latent space; the result becomes a pick. */
+  async project(file) {
+    const { job, socket } = this.app;
+    if (job.active) { toast("A job is already running: press Stop first.", { error: false }); return; }
+    const res = await fetch(`/api/prepare?model=${encodeURIComponent(this.model.name)}`, { method: "POST", body: file });
+    const prepared = await res.json();
+    if (!res.ok) { toast(prepared.message ?? "That picture could not be used."); return; }
+    const bytes = new Uint8Array(await (await fetch(prepared.image)).arrayBuffer());
+    const ticket = job.begin("project");
+    this.#status("Projecting your picture onto G's latent space…");
+    const ack = await socket.request(EVENTS.PROJECT, { model: this.model.name, image: bytes });
+    if (!job.acknowledged(ticket, ack, (m) => this.queued(m))) return;
+    if (ack.error) this.failed(ack.error);
+  }
+
+  /** G(mean A - mean B + mean C), its variations and the nearest samples (Enter). */
+  async compute() {
+    const { a, b, c } = this.groups;
+    if (!a.length || !b.length || !c.length) { toast("Put at least one sample in each of A, B and C.", { error: false }); return; }
+    const answer = await this.request(EVENTS.ARITHMETIC, {
+      model: this.model.name, a: a.map((i) => i.z), b: b.map((i) => i.z), c: c.map((i) => i.z),
+      variations: 4, pool: this.pool });
+    if (!answer) return;
+    const out = $("arithmetic-result");
+    out.replaceChildren(thumb(await bitmapFromBytes(answer.image), "A − B + C"));
+    for (const v of answer.variations) out.append(thumb(await bitmapFromBytes(v), "with noise"));
+    for (const it of this.items) it.el.classList.remove("nearest");
+    for (const i of answer.nearest) this.samples[i]?.el.classList.add("nearest");
+    this.arithmetic = answer;
+    this.#status("A − B + C, with four noise variations; the nearest samples are outlined.");
+  }
+
+  #showCodes() {
+    const model = this.model;
+    $("latent-codes").hidden = !(model.num_classes || model.continuous);
+    const cls = $("latent-class");
+    cls.replaceChildren(new Option("as sampled", ""),
+      ...Array.from({ length: model.num_classes }, (_, k) => new Option(String(k), String(k))));
+    const sliders = $("latent-sliders");
+    sliders.replaceChildren();
+    for (let k = 0; k < (model.continuous ?? 0); k++) {
+      const label = document.createElement("label");
+      label.textContent = `code ${k + 1} `;
+      const input = Object.assign(document.createElement("input"), { type: "range", min: -1, max: 1, step: 0.02, value: 0 });
+      input.dataset.code = k;
+      input.addEventListener("input", () => this.updateCodes());
+      label.append(input);
+      sliders.append(label);
+    }
+  }
+
+  /** G(z) of the pick with the chosen class and codes, one request in flight at a time. */
+  async updateCodes() {
+    const model = this.model;
+    const base = this.selected.at(-1) ?? this.items.find((it) => it.model === model.name);
+    if (!base || !(model.num_classes || model.continuous)) return;
+    if (this.pending) { this.again = true; return; }
+    this.pending = true;
+    const payload = { model: model.name, z: base.z };
+    if ($("latent-class").value !== "") payload.class = parseInt($("latent-class").value, 10);
+    if (model.continuous) payload.codes = [...$("latent-sliders").querySelectorAll("input")].map((i) => parseFloat(i.value));
+    const answer = await this.request(EVENTS.GENERATE, payload);
+    this.pending = false;
+    if (answer) {
+      draw($("latent-codes-canvas"), await bitmapFromBytes(answer.image));
+      this.answers.push(performance.now());
+    }
+    if (this.again) { this.again = false; this.updateCodes(); }
+  }
+
+  /** Answers per second of the sliders over the last second or so. */
+  get fps() {
+    const recent = this.answers.filter((t) => performance.now() - t < 1500);
+    return recent.length < 2 ? 0 : (recent.length - 1) / ((recent.at(-1) - recent[0]) / 1000);
+  }
+
+  // -- job events, routed here by the page for morph and project jobs --------------
+
+  queued(msg) { this.#status(msg.position > 0 ? `Queued: ${msg.position} job(s) ahead of yours.` : "Starting…"); }
+
+  async progress(msg) {
+    const ticket = this.app.job.ticket;
+    this.app.job.running();
+    const bitmap = await bitmapFromBytes(msg.image);
+    if (!this.app.job.isCurrent(ticket)) return;
+    if (this.app.job.kind === "morph") this.frames.push(bitmap);
+    draw($("latent-live"), bitmap);
+    $("latent-progress").value = msg.step / msg.steps;
+    this.#status(this.app.job.kind === "morph" ? `Frame ${msg.step} / ${msg.steps}` :
+      `Step ${msg.step} / ${msg.steps} · error ${msg.losses.mse.toFixed(4)}`);
+  }
+
+  async done(msg) {
+    const ticket = this.app.job.ticket;
+    const bitmap = await bitmapFromBytes(msg.image);
+    if (!this.app.job.isCurrent(ticket)) return;
+    const kind = this.app.job.kind;
+    this.app.job.end("done");
+    $("latent-progress").value = 1;
+    if (kind === "project") {
+      await this.addItem(msg.z, msg.image, "projection", "your picture, projected");
+      this.#status(`Projected in ${msg.seconds.toFixed(1)} s: your picture is now a pick (outlined in the grid).`);
+      return;
+    }
+    const link = $("latent-gif");
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([msg.gif], { type: "image/gif" }));
+    link.hidden = false;
+    let i = 0;
+    const loop = [...this.frames, ...this.frames.slice(1, -1).reverse()];
+    clearInterval(this.loop);
+    this.loop = setInterval(() => { if (loop.length) draw($("latent-live"), loop[i++ % loop.length]); }, 80);
+    this.#status(`Morphed in ${msg.seconds.toFixed(1)} s (${msg.frames} frames), playing as a loop.`);
+  }
+
+  failed(err) { this.#status(err.code === "cancelled" ? `Stopped: ${err.message}.` : `Error: ${err.message}`); }
+
+  stopped(why) { $("latent-progress").value = 0; this.#status(`Stopped: ${why}.`); }
+
+  setStatus(text) { this.#status(text); }
+
+  #status(text) { $("latent-status").textContent = text; }
+}
