@@ -45,6 +45,8 @@ def create_app(config=None, registry=None):
                       max_connections_per_address=cfg["MAX_CONNECTIONS_PER_ADDRESS"],
                       complete_rate=cfg["COMPLETE_RATE"], instant_rate=cfg["INSTANT_RATE"])
     app.extensions["regen"] = {"registry": registry, "jobs": jobs}
+    if app.config["WARM_UP"] and not app.config["TESTING"]:
+        socketio.start_background_task(jobs.blocking, registry.calibrate_labs)
 
     from app.web.routes import bp
     app.register_blueprint(bp)

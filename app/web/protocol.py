@@ -24,8 +24,10 @@ client -> server
             done carries gif: the frames as a looping GIF, and frames: their count
   project   {model, image}                (an uploaded picture onto G's latent space, a job)
             done carries z: the latent vector whose G(z) is nearest the picture
-  samples   {model, seed, count?, class?} -> acknowledged with {samples: [{z, image}]}
-            (instant, not a job: one batch of G; seeded, so the same seed, the same samples)
+  samples   {model, seed, count?, class?} -> acknowledged with {samples: [{z}], images, sizes}
+            (instant, not a job: one batch of G; seeded, so the same seed, the same samples);
+            images: the samples' PNGs end to end in one binary, sizes: the byte count of each
+            (Socket.IO's JS parser takes at most 10 binary attachments per packet)
   generate  {model, z, class?, codes?}   -> acknowledged with {z, image}: G(z) with the class
             (ACGAN/InfoGAN) and the continuous codes (InfoGAN) set; for live sliders
   arithmetic {model, a, b, c, seed?, variations?, pool?} -> acknowledged with

@@ -3,7 +3,6 @@ import dataclasses
 import logging
 import os
 import re
-import threading
 import time
 
 import numpy as np
@@ -62,12 +61,9 @@ class LabEntry:
     layers: dict            # layer name -> its channel count, shallowest first
 
 
-def lab_entry(net, warm_up):
-    dreamer, stylist = Dreamer(net), Stylist(net)
-    if warm_up:          # else their costs stay engine.driver.StepCost's guess
-        dreamer.calibrate()
-        stylist.calibrate()
-    return LabEntry(net, dreamer, stylist, {name: shape[-1] for name, shape in net.layer_sizes()})
+def lab_entry(net):
+    """Its costs are engine.driver.StepCost's guess until `Registry.calibrate_labs`."""
+    return LabEntry(net, Dreamer(net), Stylist(net), {name: shape[-1] for name, shape in net.layer_sizes()})
 
 
 class Registry:
@@ -77,7 +73,6 @@ class Registry:
         self.warm_up = warm_up
         self._labs = {}
         self._labs_failed = set()     # specs whose network could not be built: not offered
-        self._labs_lock = threading.Lock()
         for name in list_models(self.models_dir):
             try:
                 model = load_model(self.models_dir, name)
@@ -118,23 +113,36 @@ class Registry:
         return [s for s in specs if s not in self._labs_failed]
 
     def lab(self, spec):
-        """The LabEntry of a feature spec from `feature_specs`, built (and, with warm-up,
-        timed) on first use: call it off the socket loop. KeyError for an unknown spec or
-        one whose network cannot be built (logged once, then no longer offered)."""
+        """The LabEntry of a feature spec from `feature_specs`, built on first use (a graph
+        import: call it off the socket loop). KeyError for an unknown spec or one whose
+        network cannot be built (logged once, then no longer offered)."""
         if spec not in self.feature_specs():
             raise KeyError(spec)
-        with self._labs_lock:
-            if spec not in self._labs:
-                try:
-                    net = random_features() if spec == "random" else \
-                        discriminator_features(self.models_dir, spec[2:])
-                    self._labs[spec] = lab_entry(net, self.warm_up)
-                except (ValueError, OSError, tf.errors.OpError) as exc:
-                    log.error("the Lab cannot use %s: %s", spec, exc)
-                    self._labs_failed.add(spec)
-                    raise KeyError(spec) from None
-            return self._labs[spec]
+        # No lock: it runs on worker threads, where eventlet's patched locks do not belong,
+        # and two threads building the same network at once only do the work twice.
+        if spec not in self._labs:
+            try:
+                net = random_features() if spec == "random" else discriminator_features(self.models_dir, spec[2:])
+                self._labs.setdefault(spec, lab_entry(net))
+            except (ValueError, OSError, tf.errors.OpError) as exc:
+                log.error("the Lab cannot use %s: %s", spec, exc)
+                self._labs_failed.add(spec)
+                raise KeyError(spec) from None
+        return self._labs[spec]
 
     def feature_layers(self, spec):
         """{layer: channels} of a feature spec."""
         return self.lab(spec).layers
+
+    def calibrate_labs(self):
+        """Build every Lab network and time its dream and style steps (tens of seconds
+        on 2 cores): the server runs this in the background after it starts, so neither
+        start-up nor the page waits; until then job costs are StepCost's guess."""
+        for spec in self.feature_specs():
+            try:
+                entry = self.lab(spec)
+            except KeyError:
+                continue
+            entry.dreamer.calibrate()
+            entry.stylist.calibrate()
+            log.info("timed the Lab's %s: dream %s, style %s", spec, entry.dreamer.cost, entry.stylist.cost)

@@ -50,7 +50,7 @@ export class LatentView {
       $(`add-${key}`).addEventListener("click", () => this.addSelected(key));
     }
     $("latent-class").addEventListener("change", () => this.updateCodes());
-    this.newSamples();
+    if (app.socket.connected) this.newSamples();   // else the page asks once it is connected
   }
 
   get model() { return this.models.find((m) => m.name === $("latent-model").value); }
@@ -63,6 +63,7 @@ export class LatentView {
 
   /** A new grid of samples from the seed field (N). */
   async newSamples() {
+    this.started = true;
     const model = this.model;
     const seed = parseInt($("latent-seed").value || "0", 10);
     const answer = await this.request(EVENTS.SAMPLES, { model: model.name, seed, count: 16 });
@@ -73,10 +74,17 @@ export class LatentView {
     this.selected = [];
     this.groups = { a: [], b: [], c: [] };
     $("latent-grid").replaceChildren(...this.items.map((it) => it.el));
-    for (const [i, s] of answer.samples.entries()) await this.addItem(s.z, s.image, "sample", `seed ${seed} · #${i}`);
+    const images = new Uint8Array(answer.images);
+    let offset = 0;
+    for (const [i, s] of answer.samples.entries()) {
+      const png = images.subarray(offset, offset + answer.sizes[i]);
+      offset += answer.sizes[i];
+      await this.addItem(s.z, png, "sample", `seed ${seed} · #${i}`);
+    }
     for (const key of ["a", "b", "c"]) $(`group-${key}`).querySelector(".members").replaceChildren();
     this.pool = { seed, count: 16 };
     this.samples = this.items.filter((it) => it.label === "sample");
+    this.loads = (this.loads ?? 0) + 1;     // grids shown so far (tests wait on it)
     this.#showCodes();
     this.#status(`Samples of seed ${seed}: click two to morph between, or put some in groups A, B and C.`);
   }

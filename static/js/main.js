@@ -143,10 +143,10 @@ app.demoRound = async (view, round) => {
 
 async function loadLab() {
   const models = await (await fetch("/api/models")).json();
+  app.latent = new LatentView(app, models);
   for (const m of models) m.samples = await (await fetch(`/api/models/${m.name}/samples`)).json();
   const features = await (await fetch("/api/features")).json();
   for (const kind of ["dream", "style"]) app.lab[kind] = new LabView(kind, app, models, features);
-  app.latent = new LatentView(app, models);
 }
 
 /** The Lab view that owns the current job's events, or null for a completion. */
@@ -164,7 +164,11 @@ function showError(err) {
 }
 
 app.socket = connect({
-  connect: () => { $("connection").textContent = "connected"; $("connection").className = "pill ok"; },
+  connect: () => {
+    $("connection").textContent = "connected";
+    $("connection").className = "pill ok";
+    if (app.latent && !app.latent.started) app.latent.newSamples();
+  },
   disconnect: (why) => {
     $("connection").textContent = "offline";
     $("connection").className = "pill bad";
