@@ -3,7 +3,7 @@
     python -m bench.inpaint_quality --model NAME --data FILE.npz \
         [--masks center,half,bottom,random80,eyes,mouth] [--methods regen,yeh,telea,ns] \
         [--limit N] [--seed S] [--json OUT.json] [--save OUT.npz] \
-        [--time-to-quality] [--sweep KEY=V1,V2,... ...]
+        [--time-to-quality] [--sweep KEY=V1,V2,... ...] [--class any|true|other]
 
 Every method sees the same images and masks. Per (method, mask) it reports PSNR
 over the whole image and over the hole, SSIM, L1 in the hole, seconds per image,
@@ -51,8 +51,8 @@ YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False, *
 def gan_method(**settings):
     """run(completer, image uint8, mask, seed, observe) -> completed uint8 image;
     observe(image) is called with what the user sees at every report and at the end."""
-    def run(completer, image, mask, seed, observe=None):
-        params = CompletionParams(seed=seed, **settings)
+    def run(completer, image, mask, seed, observe=None, target=None):
+        params = CompletionParams(seed=seed, target_class=target, **settings)
         report = (lambda progress: observe(progress.image)) if observe else None
         result = completer.complete(to_float(image), mask, params, on_progress=report)
         if observe:
@@ -62,7 +62,7 @@ def gan_method(**settings):
 
 
 def classical(method):
-    def run(completer, image, mask, seed, observe=None):
+    def run(completer, image, mask, seed, observe=None, target=None):
         out = baselines.inpaint(image, mask, method)
         if observe:
             observe(out)
@@ -102,9 +102,25 @@ def judge_accuracy(completions, labels):
     return float(np.mean(predicted == labels))
 
 
+def requested_classes(request, labels, seed):
+    """The class each completion is asked for: None (any), the true labels, or for
+    `other` a different digit per image, drawn from `seed`."""
+    if request == "any":
+        return None
+    if labels is None:
+        raise ValueError("--class true|other needs labelled data (MNIST)")
+    if request == "true":
+        return labels.astype(int)
+    shift = np.random.default_rng(seed).integers(1, 10, len(labels))
+    return (labels.astype(int) + shift) % 10
+
+
 def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, models_dir="models", log=print,
-                  time_to_quality=False, extra_methods=None):
-    """`methods` are names in METHODS or in `extra_methods` ({name: run}).
+                  time_to_quality=False, extra_methods=None, request="any"):
+    """`methods` are names in METHODS or in `extra_methods` ({name: run}). `request`:
+    the class a conditioned model is asked to complete as: any, true or other
+    (see `requested_classes`); then "requested_accuracy" is the share of completions
+    the digit judge reads as the requested class.
 
     Returns (results {method: {mask: metrics}}, completions {method/mask: array}, masks {mask: array}).
 
@@ -117,6 +133,7 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
     if images.shape[1:] != (h, w, c):
         raise ValueError(f"images are {images.shape[1:]} but model {model_name} takes {(h, w, c)}")
     runners = {**METHODS, **(extra_methods or {})}
+    targets = requested_classes(request, labels, seed)
     results, completions, mask_arrays = {}, {}, {}
     for mask_name in masks:
         per_image = [make_mask(mask_name, h, seed + i) for i in range(len(images))]
@@ -131,7 +148,8 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
                     trace.append((time.perf_counter() - started, psnr(image, shown, hole)))
 
                 out = runners[method](completer, image, per_image[i], seed + i,
-                                      observe if time_to_quality else None)
+                                      observe if time_to_quality else None,
+                                      None if targets is None else int(targets[i]))
                 seconds.append(time.perf_counter() - started)
                 outs.append(out)
                 rows.append(scores(image, out, per_image[i]))
@@ -144,6 +162,8 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
             metrics["seconds"] = float(np.median(seconds))
             if labels is not None and (h, w, c) == (28, 28, 1):
                 metrics["judge_accuracy"] = judge_accuracy(outs, labels)
+                if targets is not None:
+                    metrics["requested_accuracy"] = judge_accuracy(outs, targets)
             results.setdefault(method, {})[mask_name] = metrics
             completions[f"{method}/{mask_name}"] = outs
             log(f"{mask_name:9s} {method:16s} " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
@@ -153,7 +173,7 @@ def run_benchmark(model_name, data_path, masks, methods, limit=None, seed=0, mod
 
 
 def markdown_table(results):
-    keys = ["psnr", "psnr_hole", "ssim", "l1_hole", "seconds", "judge_accuracy"]
+    keys = ["psnr", "psnr_hole", "ssim", "l1_hole", "seconds", "judge_accuracy", "requested_accuracy"]
     present = [k for k in keys if any(k in m for r in results.values() for m in r.values())]
     lines = ["| mask | method | " + " | ".join(present) + " |", "|" + " --- |" * (len(present) + 2)]
     masks = list(next(iter(results.values())))
@@ -178,6 +198,9 @@ def main(argv=None):
                    help="also record hole PSNR against wall seconds, per progress report")
     p.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="add the defaults with KEY set to each value as methods regen[KEY=V]")
+    p.add_argument("--class", dest="request", choices=("any", "true", "other"), default="any",
+                   help="a class-conditional model completes as: any class (it searches them), the true "
+                   "label, or another digit than the true one")
     p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
     command = command_line("bench.inpaint_quality", argv)
@@ -193,13 +216,13 @@ def main(argv=None):
         results, completions, masks = run_benchmark(args.model, args.data, args.masks.split(","),
                                                     methods + list(swept), args.limit, args.seed,
                                                     args.models_dir, time_to_quality=args.time_to_quality,
-                                                    extra_methods=swept)
+                                                    extra_methods=swept, request=args.request)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(markdown_table(results))
     write_json(args.json, {"model": args.model, "data": os.path.basename(args.data), "limit": args.limit,
-                           "seed": args.seed, "results": results}, command)
+                           "seed": args.seed, "class": args.request, "results": results}, command)
     if args.save:
         np.savez_compressed(args.save, **{f"completions/{k}": v for k, v in completions.items()},
                             **{f"masks/{k}": v for k, v in masks.items()})

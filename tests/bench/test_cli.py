@@ -110,3 +110,26 @@ def test_op_profile_sums_kernel_time(tiny_models, capsys):
     from app.engine.model import load_model
     per_op, total = op_profile.kernel_times(load_model(tiny_models[0], "tiny"), runs=2, warm=1)
     assert total > 0 and any(k.startswith("G:") for k in per_op) and any(k.startswith("D:") for k in per_op)
+
+
+def test_requested_classes_for_the_conditional_benchmark():
+    labels = np.array([0, 3, 9, 9, 5])
+    assert inpaint_quality.requested_classes("any", labels, 0) is None
+    assert list(inpaint_quality.requested_classes("true", labels, 0)) == [0, 3, 9, 9, 5]
+    other = inpaint_quality.requested_classes("other", labels, 0)
+    assert all(0 <= o <= 9 and o != label for o, label in zip(other, labels))
+    with pytest.raises(ValueError, match="needs labelled data"):
+        inpaint_quality.requested_classes("true", None, 0)
+
+
+def test_a_conditional_model_is_benchmarked_as_the_requested_class(tiny_conditional_models, tmp_path, monkeypatch):
+    data = tmp_path / "digits.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x_test=rng.integers(0, 256, (3, 16, 16), dtype=np.uint8), y_test=np.array([0, 1, 2]))
+    asked = []
+    run = inpaint_quality.METHODS["regen"]
+    monkeypatch.setitem(inpaint_quality.METHODS, "regen",
+                        lambda *a: asked.append(a[-1]) or run(*a[:4], None, a[-1]))
+    inpaint_quality.run_benchmark("tiny-acgan", str(data), ["bottom"], ["regen"], models_dir=tiny_conditional_models,
+                                  log=lambda *_: None, request="true")
+    assert asked == [0, 1, 2]
