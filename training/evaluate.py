@@ -56,12 +56,17 @@ def nn_distance(queries, reference, chunk=500):
     return np.sqrt(np.maximum(best, 0) / q.shape[1]) / 2.0   # [-1, 1] -> [0, 1] units
 
 
-def digit_report(samples):
+def digit_report(samples, requested=None):
+    """The judge's reading of digit samples; with `requested` ((N,) the classes a
+    conditioned G was asked for, in MNIST's order) also the share read as that class."""
     labels, conf = judge_digits(load_judge(), samples)
     hist = np.bincount(labels, minlength=10) / len(labels)
-    return {"confident_share": float((conf > CONFIDENT).mean()),
-            "class_histogram": [round(float(h), 4) for h in hist],
-            "min_class_share": float(hist.min())}
+    report = {"confident_share": float((conf > CONFIDENT).mean()),
+              "class_histogram": [round(float(h), 4) for h in hist],
+              "min_class_share": float(hist.min())}
+    if requested is not None:
+        report["requested_class_share"] = float((labels == requested).mean())
+    return report
 
 
 def memorisation_report(samples, dataset, data_dir, n=200):
@@ -147,7 +152,10 @@ def evaluate(folder, n=1000, seed=0, data_dir=None, projection=(64, 16, 500)):
     dataset = model.manifest.training.get("dataset")
     report = {"model": model.name, "samples": n, "seed": seed}
     if dataset == "mnist":
-        report["judge"] = digit_report(samples)
+        # generate() cycles a conditioned G's classes: sample i is asked for class i mod K;
+        # an ACGAN's classes are the digits (an InfoGAN's categorical code is unsupervised)
+        acgan = model.manifest.training.get("arch") == "acgan"
+        report["judge"] = digit_report(samples, np.arange(n) % model.manifest.num_classes if acgan else None)
     if dataset in ("mnist", "faces"):
         report["memorisation"] = memorisation_report(samples, dataset, data_dir)
     if dataset == "faces":

@@ -196,21 +196,27 @@ class Completer:
         it: the first exactly, the others plus N(0, perturbation^2) noise, clipped to
         [-1, 1]. The rest are z ~ U(-1, 1). Class codes of conditioned models are
         `target_class` for every candidate if given; else they are cycled over the
-        random candidates and taken from the guess for the others.
+        random candidates (the guess takes fewer candidates where needed, so that with
+        more than K candidates every class has one) and taken from the guess for the others.
         """
         rng = np.random.default_rng(seed)
         manifest = self.model.manifest
         z = rng.uniform(-1.0, 1.0, (restarts, self.model.latent_dim)).astype(np.float32)
-        manifest.set_classes(z, np.arange(restarts) if target_class is None else target_class)
         from_guess = 0
         if guess is not None and share > 0:
             from_guess = min(restarts, max(1, int(round(share * restarts))))
+            if manifest.conditioning and target_class is None:
+                # leave every class a random candidate where there are enough candidates
+                from_guess = min(from_guess, max(1, restarts - manifest.num_classes))
             noise = rng.normal(0.0, perturbation, (from_guess, z.shape[1])).astype(np.float32)
             noise[0] = 0.0
             z[:from_guess] = np.clip(guess[None] + noise, -1.0, 1.0)
             if manifest.conditioning:
                 manifest.set_classes(z[:from_guess], manifest.class_of(guess[None])[0] if target_class is None
                                      else target_class)
+        # classes: cycled from 0 over the random candidates (after the guess's), or the target
+        manifest.set_classes(z[from_guess:], np.arange(restarts - from_guess) if target_class is None
+                             else target_class)
         return z, from_guess > 0
 
     def iterate(self, image, mask, params=None, stop=None):

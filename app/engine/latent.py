@@ -52,19 +52,20 @@ def free_mask(model):
 
 def slerp(a, b, t):
     """Spherical interpolation from a (t = 0) to b (t = 1): the direction turns along
-    the great circle between a's and b's, and the norm goes linearly from |a| to |b|.
-    a, b: (d,) float; t in [0, 1] -> (d,) float32."""
+    the great circle between a's and b's, and the norm goes linearly from |a| to |b|
+    (linear interpolation where a and b are parallel or opposite). a, b: (d,) float;
+    t in [0, 1] -> (d,) float32. Points between may leave the box [-1, 1]^d a little:
+    G reads them as it reads any z near its prior."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     if na < 1e-12 or nb < 1e-12:
         return ((1 - t) * a + t * b).astype(np.float32)
     ua, ub = a / na, b / nb
     omega = np.arccos(np.clip(ua @ ub, -1.0, 1.0))
-    if omega < 1e-6:
-        direction = ua
-    else:
-        direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
-        direction /= np.linalg.norm(direction)
+    if omega < 1e-6 or np.pi - omega < 1e-6:    # parallel, or opposite: no single great circle
+        return ((1 - t) * a + t * b).astype(np.float32)
+    direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
+    direction /= np.linalg.norm(direction)
     return (direction * ((1 - t) * na + t * nb)).astype(np.float32)
 
 
@@ -105,10 +106,15 @@ def write_gif(images, fps=12, scale=1):
 
 def arithmetic(model, groups, variations=4, sigma=0.15, seed=0):
     """mean z_A - mean z_B + mean z_C, then `variations` copies with N(0, sigma^2) noise
-    on the noise part; all kept in the prior's box [-1, 1]. groups: (A, B, C), each
+    on the noise part; all kept in the prior's box [-1, 1]. A class code's result is
+    clipped at 0 and made to sum to 1 (C's code if nothing is left). groups: (A, B, C), each
     (n_i, d). Returns (z (1 + variations, d), images (1 + variations, H, W, C) uint8)."""
     a, b, c = (np.atleast_2d(np.asarray(g, np.float32)).mean(axis=0) for g in groups)
     z = np.clip(a - b + c, -1.0, 1.0)
+    fixed = ~free_mask(model)
+    if fixed.any():    # a class code must stay a mix of classes: no negative or excess share
+        code = np.clip(a - b + c, 0.0, None)[fixed]
+        z[fixed] = code / code.sum() if code.sum() > 0 else c[fixed]
     rng = np.random.default_rng(seed)
     zs = np.repeat(z[None], 1 + variations, axis=0)
     zs[1:, free_mask(model)] += rng.normal(0.0, sigma, (variations, int(free_mask(model).sum())))
@@ -167,12 +173,18 @@ class Projector:
 
     def iterate(self, image, steps=200, restarts=8, lr=0.05, seed=0, stop=None, report_every=10):
         """image (H, W, C) float32 in [-1, 1] -> generator of Frames (G(z) of the best
-        candidate, losses {mse}); returns an Outcome with `.z` (d,) set."""
+        candidate, losses {mse}); returns an Outcome with `.z` (d,) set. A conditioned
+        model gets at least one candidate per class (the class is not searched by Adam)."""
         model = self.model
+        # a conditioned G's class is not searched by Adam: every class gets a candidate
+        restarts = max(restarts, model.manifest.num_classes + (model.encode is not None))
         z = seeded_z(model, seed, restarts, classes=np.arange(restarts))
         if model.encode is not None:
             known = tf.ones((1,) + tuple(model.image_shape[:2]) + (1,))
-            z[0] = np.clip(model.encode(tf.constant(image[None], tf.float32), known)[0].numpy()[0], -1, 1)
+            guess = np.clip(model.encode(tf.constant(image[None], tf.float32), known)[0].numpy(), -1, 1)
+            if model.conditioning:      # the encoder's class, as a one-hot code
+                model.manifest.set_classes(guess, model.manifest.class_of(guess))
+            z[-1] = guess[0]
         z, m, v = tf.constant(z), tf.zeros_like(z), tf.zeros_like(z)
         target = tf.constant(image, tf.float32)
         best_z, best_err = None, None

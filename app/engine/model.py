@@ -66,6 +66,7 @@ class GanModel:
                 "channel_order": m.channel_order, "adversarial_loss": m.adversarial_loss,
                 "num_classes": (self.conditioning or {}).get("num_classes", 0),
                 "continuous": (m.continuous or {}).get("count", 0),
+                "continuous_offset": (m.continuous or {}).get("offset"),
                 "kind": m.model_kind, "encoder": self.encode is not None, "training": m.training}
 
 

@@ -47,7 +47,7 @@ class Config:
     MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("REGEN_MAX_CONNECTIONS_PER_ADDRESS", "32"))
     MAX_JOBS_PER_ADDRESS = int(os.environ.get("REGEN_MAX_JOBS_PER_ADDRESS", "4"))   # waiting or running
     COMPLETE_RATE = _env_rate("REGEN_COMPLETE_RATE", "30/60")       # jobs (complete, dream, ...) per address per window
-    INSTANT_RATE = _env_rate("REGEN_INSTANT_RATE", "1200/60")       # samples/generate/arithmetic per address per window
+    INSTANT_RATE = _env_rate("REGEN_INSTANT_RATE", "3000/60")       # images that samples/generate/arithmetic draw, per address per window
     WARM_UP = os.environ.get("REGEN_WARM_UP", "1") != "0"           # trace every model at start
     TESTING = False
 

@@ -76,17 +76,18 @@ for _task in TASKS.values():
     socketio.on(_task.event)(_job_handler(_task))
 
 
-def _instant_handler(event, answer):
-    """The handler of an instant request (samples, generate, arithmetic): one batch of G,
-    answered in the acknowledgement; no queue, but a rate limit of its own."""
+def _instant_handler(event, parse):
+    """The handler of an instant request (samples, generate, arithmetic): a batch of G,
+    answered in the acknowledgement; no queue, but a rate of its own, counted in images."""
 
     def on_request(payload=None, *extra):
         jobs = _jobs()
         try:
             if extra:
                 raise RequestError(ERROR_CODES["BAD_REQUEST"], f"{event} takes one object")
-            jobs.admit_instant(request.sid)
-            return jobs.blocking(answer, payload, current_app.extensions["regen"]["registry"])
+            checked = parse(payload, current_app.extensions["regen"]["registry"])
+            jobs.admit_instant(request.sid, checked.images)
+            return jobs.blocking(checked.answer)
         except (RequestError, Refused) as exc:
             log.info("refused client=%s code=%s: %s", request.remote_addr, exc.code, exc.message[:200])
             return {"error": {"code": exc.code, "message": exc.message}}
@@ -98,8 +99,8 @@ def _instant_handler(event, answer):
     return on_request
 
 
-for _event, _answer in INSTANT.items():
-    socketio.on(EVENTS[_event.upper()])(_instant_handler(EVENTS[_event.upper()], _answer))
+for _event, _parse in INSTANT.items():
+    socketio.on(EVENTS[_event.upper()])(_instant_handler(EVENTS[_event.upper()], _parse))
 
 
 @socketio.on(EVENTS["CANCEL"])

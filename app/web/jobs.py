@@ -77,25 +77,25 @@ class RateWindow:
         self.count, self.seconds = count, seconds
         self.times = collections.defaultdict(collections.deque)
 
-    def allow(self, key, now=None):
-        """Count one event for key; False if the window is already full. Not thread-safe:
-        the job manager calls it under its lock."""
+    def allow(self, key, now=None, weight=1):
+        """Count `weight` events for key; False (and none counted) if they do not fit in
+        the window. Not thread-safe: the job manager calls it under its lock."""
         now = time.monotonic() if now is None else now
         for old_key in [k for k, t in self.times.items() if t and now - t[-1] > self.seconds]:
             del self.times[old_key]          # forget addresses that have gone quiet
         times = self.times[key]
         while times and now - times[0] > self.seconds:
             times.popleft()
-        if len(times) >= self.count:
+        if len(times) + weight > self.count:
             return False
-        times.append(now)
+        times.extend([now] * weight)
         return True
 
 
 class JobManager:
     def __init__(self, socketio, registry, workers=1, max_queue=8, time_limit=120.0, async_mode="threading",
                  max_job_seconds=60.0, max_queue_seconds=300.0, max_jobs_per_address=4,
-                 max_connections_per_address=32, complete_rate=(30, 60.0), instant_rate=(1200, 60.0)):
+                 max_connections_per_address=32, complete_rate=(30, 60.0), instant_rate=(3000, 60.0)):
         self.socketio, self.registry = socketio, registry
         self.workers, self.max_queue, self.time_limit = workers, max_queue, time_limit
         self.max_job_seconds, self.max_queue_seconds = max_job_seconds, max_queue_seconds
@@ -160,15 +160,16 @@ class JobManager:
                           f"more than {self.rate.count} completes in {self.rate.seconds:g} s; wait a little")
         return time.monotonic()
 
-    def admit_instant(self, sid):
-        """Admit an instant request (no job): a live client within the instant rate; raises Refused."""
+    def admit_instant(self, sid, images=1):
+        """Admit an instant request (no job) of `images` passes of G: a live client within
+        the instant rate, which counts images; raises Refused."""
         with self.lock:
             address = self.clients.get(sid)
-            allowed = address is not None and self.instant_rate.allow(address)
+            allowed = address is not None and self.instant_rate.allow(address, weight=images)
         if address is None:
             raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
         if not allowed:
-            raise Refused(ERROR_CODES["RATE_LIMITED"], f"more than {self.instant_rate.count} requests in "
+            raise Refused(ERROR_CODES["RATE_LIMITED"], f"more than {self.instant_rate.count} generated images in "
                           f"{self.instant_rate.seconds:g} s; wait a little")
 
     def submit(self, sid, request, job_id=None, since=None):

@@ -41,7 +41,7 @@ def parse_z(value, model, what):
     """A list of latent_dim finite numbers in [-1, 1] -> (d,) float32."""
     d = model.latent_dim
     if (not isinstance(value, list) or len(value) != d
-            or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or abs(x) > 1
+            or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not -1 <= x <= 1 or not math.isfinite(x)
                    for x in value)):
         raise bad(f"{what} must be a list of {d} numbers from -1 to 1 (model {model.name}'s z)")
     return np.asarray(value, np.float32)
@@ -90,6 +90,15 @@ def parse_project(payload, registry, max_bytes, max_pixels):
     return ProjectRequest(payload["model"], image)
 
 
+@dataclasses.dataclass
+class Instant:
+    """A checked instant request: `images` passes of G it will cost (the rate counts
+    them) and `answer()` -> the acknowledgement."""
+
+    images: int
+    answer: object
+
+
 def samples(payload, registry):
     """`samples` -> {samples: [{z}], images: the PNGs end to end, sizes: their byte counts}:
     `count` samples of z from `seed`."""
@@ -97,10 +106,14 @@ def samples(payload, registry):
     model = model_entry(payload.get("model"), registry).model
     count = _int(payload, "count", *LIMITS["count"], 16)
     z = latent.seeded_z(model, _seed(payload), count, _class(payload, model))
-    pngs = [imageio.encode_png(im) for im in latent.generate(model, z)]
-    # one binary attachment for all: Socket.IO's JS parser refuses a packet of more than 10
-    return {"samples": [{"z": [round(float(v), 6) for v in zi]} for zi in z],
-            "images": b"".join(pngs), "sizes": [len(p) for p in pngs]}
+
+    def answer():
+        pngs = [imageio.encode_png(im) for im in latent.generate(model, z)]
+        # one binary attachment for all: Socket.IO's JS parser refuses a packet of more than 10
+        return {"samples": [{"z": [round(float(v), 6) for v in zi]} for zi in z],
+                "images": b"".join(pngs), "sizes": [len(p) for p in pngs]}
+
+    return Instant(count, answer)
 
 
 def generate(payload, registry):
@@ -117,7 +130,8 @@ def generate(payload, registry):
                 or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not -1 <= x <= 1 for x in codes)):
             raise bad(f"codes must be a list of {count} numbers from -1 to 1")
     z = latent.with_codes(model, z, _class(payload, model), codes)
-    return {"z": [round(float(v), 6) for v in z], "image": imageio.encode_png(latent.generate(model, z[None])[0])}
+    return Instant(1, lambda: {"z": [round(float(v), 6) for v in z],
+                               "image": imageio.encode_png(latent.generate(model, z[None])[0])})
 
 
 def arithmetic(payload, registry):
@@ -131,18 +145,22 @@ def arithmetic(payload, registry):
             raise bad(f"{key} must be a list of 1 to {LIMITS['group']} z vectors")
         groups.append(np.stack([parse_z(z, model, f"{key}[{i}]") for i, z in enumerate(group)]))
     variations = _int(payload, "variations", *LIMITS["variations"], 4)
-    zs, images = latent.arithmetic(model, groups, variations, seed=_seed(payload))
-    answer = {"z": [round(float(v), 6) for v in zs[0]], "image": imageio.encode_png(images[0]),
-              "variations": [imageio.encode_png(im) for im in images[1:]], "nearest": []}
+    seed = _seed(payload)
     pool = payload.get("pool")
     if pool is not None:
         check_keys(pool, ("seed", "count"), "pool")
-        pool_images = latent.generate(model, latent.seeded_z(model, _seed(pool), _int(pool, "count", *LIMITS["count"],
-                                                                                            16)))
-        answer["nearest"] = [int(i) for i in latent.nearest(images, pool_images)]
-    return answer
+        pool = latent.seeded_z(model, _seed(pool), _int(pool, "count", *LIMITS["count"], 16))
+
+    def answer():
+        zs, images = latent.arithmetic(model, groups, variations, seed=seed)
+        reply = {"z": [round(float(v), 6) for v in zs[0]], "image": imageio.encode_png(images[0]),
+                 "variations": [imageio.encode_png(im) for im in images[1:]], "nearest": []}
+        if pool is not None:
+            reply["nearest"] = [int(i) for i in latent.nearest(images, latent.generate(model, pool))]
+        return reply
+
+    return Instant(1 + variations + (0 if pool is None else len(pool)), answer)
 
 
-# the instant requests by event name: (payload, registry) -> the acknowledgement
+# the instant requests by event name: (payload, registry) -> Instant
 INSTANT = {"samples": samples, "generate": generate, "arithmetic": arithmetic}
-

@@ -30,7 +30,8 @@ export class LatentView {
   constructor(app, models) {
     this.app = app;
     this.models = models;
-    this.items = [];          // {z, bitmap, label, el}: samples, completions, projections
+    this.items = [];          // {z, bitmap, label, model, el} shown: this model's kept picks and samples
+    this.kept = [];           // completions and projected pictures, of every model
     this.selected = [];       // up to two items, in the order picked
     this.groups = { a: [], b: [], c: [] };
     this.frames = [];         // the morph's bitmaps, looped once it is done
@@ -43,10 +44,13 @@ export class LatentView {
     $("latent-compute").addEventListener("click", () => this.compute());
     $("latent-stop").addEventListener("click", () => app.stopJob("cancelled by the user"));
     $("latent-project").addEventListener("change", (e) => e.target.files[0] && this.project(e.target.files[0]));
+    $("latent-project-label").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("latent-project").click(); }
+    });
     for (const key of ["a", "b", "c"]) {
       const box = $(`group-${key}`);
       box.addEventListener("dragover", (e) => e.preventDefault());
-      box.addEventListener("drop", (e) => { e.preventDefault(); this.addToGroup(key, this.items[e.dataTransfer.getData("text/plain")]); });
+      box.addEventListener("drop", (e) => { e.preventDefault(); this.addToGroup(key, this.items[Number(e.dataTransfer.getData("text/plain"))]); });
       $(`add-${key}`).addEventListener("click", () => this.addSelected(key));
     }
     $("latent-class").addEventListener("change", () => this.updateCodes());
@@ -61,53 +65,86 @@ export class LatentView {
     return answer;
   }
 
-  /** A new grid of samples from the seed field (N). */
+  /** A new grid of samples from the seed field (N). A newer request wins over an older
+   *  one still on its way, and a model switch clears what belonged to the old model. */
   async newSamples() {
     this.started = true;
     const model = this.model;
     const seed = parseInt($("latent-seed").value || "0", 10);
+    const request = (this.request_id = (this.request_id ?? 0) + 1);
     const answer = await this.request(EVENTS.SAMPLES, { model: model.name, seed, count: 16 });
-    if (!answer) return;
-    // completions and projections of this model stay picks; other models' z do not fit
-    this.items = this.items.filter((it) => it.label !== "sample" && it.model === model.name);
-    this.items.forEach((it, i) => { it.index = i; it.el.dataset.item = i; });
-    this.selected = [];
-    this.groups = { a: [], b: [], c: [] };
-    $("latent-grid").replaceChildren(...this.items.map((it) => it.el));
+    if (!answer || request !== this.request_id) return;
     const images = new Uint8Array(answer.images);
+    const fresh = [];
     let offset = 0;
     for (const [i, s] of answer.samples.entries()) {
       const png = images.subarray(offset, offset + answer.sizes[i]);
       offset += answer.sizes[i];
-      await this.addItem(s.z, png, "sample", `seed ${seed} · #${i}`);
+      fresh.push(await this.#item(s.z, png, "sample", `seed ${seed} · #${i}`, model.name));
     }
+    if (request !== this.request_id) return;
+    if (this.shown !== model.name) this.#clearOutputs();
+    this.shown = model.name;
+    this.samples = fresh;
+    this.#layout();
+    this.selected = [];
+    this.groups = { a: [], b: [], c: [] };
     for (const key of ["a", "b", "c"]) $(`group-${key}`).querySelector(".members").replaceChildren();
     this.pool = { seed, count: 16 };
-    this.samples = this.items.filter((it) => it.label === "sample");
-    this.loads = (this.loads ?? 0) + 1;     // grids shown so far (tests wait on it)
     this.#showCodes();
+    this.loads = (this.loads ?? 0) + 1;     // grids shown so far (tests wait on it)
     this.#status(`Samples of seed ${seed}: click two to morph between, or put some in groups A, B and C.`);
   }
 
-  /** Add a pick (a sample, a completion or a projected picture) to the grid. */
-  async addItem(z, imageBytes, label, title, model = this.model.name) {
+  /** Add a pick of `model` (a completion or a projected picture); kept for that model. */
+  async addItem(z, imageBytes, label, title, model) {
+    const item = await this.#item(z, imageBytes, label, title, model);
+    this.kept.push(item);
+    this.#layout();
+    return item;
+  }
+
+  async #item(z, imageBytes, label, title, model) {
     const bitmap = await bitmapFromBytes(imageBytes);
-    const item = { z, bitmap, label, model, index: this.items.length };
+    const item = { z, bitmap, label, model };
     item.el = thumb(bitmap, title);
     item.el.draggable = true;
-    item.el.dataset.item = item.index;
+    item.el.tabIndex = 0;
     item.el.classList.add(`latent-${label}`);
-    item.el.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/plain", String(item.index)));
+    item.el.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/plain", String(this.items.indexOf(item))));
     item.el.addEventListener("click", () => this.select(item));
-    this.items.push(item);
-    $("latent-grid").append(item.el);
+    item.el.addEventListener("keydown", (e) => {      // the keyboard path: Tab to a pick, Space or Enter
+      if (e.key === " " || e.key === "Enter") { e.preventDefault(); e.stopPropagation(); this.select(item); }
+    });
     return item;
+  }
+
+  /** The grid: this model's kept picks, then its samples. */
+  #layout() {
+    const name = this.model.name;
+    this.items = [...this.kept.filter((it) => it.model === name), ...(this.samples ?? []).filter((it) => it.model === name)];
+    $("latent-grid").replaceChildren(...this.items.map((it) => it.el));
+  }
+
+  #clearOutputs() {
+    clearInterval(this.loop);
+    this.frames = [];
+    for (const id of ["latent-live", "latent-codes-canvas"]) $(id).getContext("2d").clearRect(0, 0, 256, 256);
+    $("latent-gif").hidden = true;
+    $("arithmetic-result").replaceChildren();
+    $("latent-progress").value = 0;
   }
 
   select(item) {
     this.selected = this.selected.includes(item) ? this.selected.filter((x) => x !== item)
       : [...this.selected, item].slice(-2);
     for (const it of this.items) it.el.classList.toggle("active", this.selected.includes(it));
+    this.codesTouched = false;      // show the pick as it is, its own codes on the sliders
+    const { continuous, continuous_offset: offset } = this.model;
+    if (continuous && this.selected.length) {
+      const z = this.selected.at(-1).z;
+      for (const input of $("latent-sliders").querySelectorAll("input")) input.value = z[offset + Number(input.dataset.code)];
+    }
     this.updateCodes();
   }
 
@@ -150,6 +187,8 @@ export class LatentView {
     const prepared = await res.json();
     if (!res.ok) { toast(prepared.message ?? "That picture could not be used."); return; }
     const bytes = new Uint8Array(await (await fetch(prepared.image)).arrayBuffer());
+    clearInterval(this.loop);
+    this.projecting = this.model.name;
     const ticket = job.begin("project");
     this.#status("Projecting your picture onto G's latent space…");
     const ack = await socket.request(EVENTS.PROJECT, { model: this.model.name, image: bytes });
@@ -187,7 +226,7 @@ export class LatentView {
       label.textContent = `code ${k + 1} `;
       const input = Object.assign(document.createElement("input"), { type: "range", min: -1, max: 1, step: 0.02, value: 0 });
       input.dataset.code = k;
-      input.addEventListener("input", () => this.updateCodes());
+      input.addEventListener("input", () => { this.codesTouched = true; this.updateCodes(); });
       label.append(input);
       sliders.append(label);
     }
@@ -202,7 +241,9 @@ export class LatentView {
     this.pending = true;
     const payload = { model: model.name, z: base.z };
     if ($("latent-class").value !== "") payload.class = parseInt($("latent-class").value, 10);
-    if (model.continuous) payload.codes = [...$("latent-sliders").querySelectorAll("input")].map((i) => parseFloat(i.value));
+    if (model.continuous && this.codesTouched) {
+      payload.codes = [...$("latent-sliders").querySelectorAll("input")].map((i) => parseFloat(i.value));
+    }
     const answer = await this.request(EVENTS.GENERATE, payload);
     this.pending = false;
     if (answer) {
@@ -227,7 +268,7 @@ export class LatentView {
     this.app.job.running();
     const bitmap = await bitmapFromBytes(msg.image);
     if (!this.app.job.isCurrent(ticket)) return;
-    if (this.app.job.kind === "morph") this.frames.push(bitmap);
+    if (this.app.job.kind === "morph") this.frames[msg.step - 1] = bitmap;   // decodes may finish out of order
     draw($("latent-live"), bitmap);
     $("latent-progress").value = msg.step / msg.steps;
     this.#status(this.app.job.kind === "morph" ? `Frame ${msg.step} / ${msg.steps}` :
@@ -242,7 +283,7 @@ export class LatentView {
     this.app.job.end("done");
     $("latent-progress").value = 1;
     if (kind === "project") {
-      await this.addItem(msg.z, msg.image, "projection", "your picture, projected");
+      await this.addItem(msg.z, msg.image, "projection", "your picture, projected", this.projecting);
       this.#status(`Projected in ${msg.seconds.toFixed(1)} s: your picture is now a pick (outlined in the grid).`);
       return;
     }
@@ -251,7 +292,8 @@ export class LatentView {
     link.href = URL.createObjectURL(new Blob([msg.gif], { type: "image/gif" }));
     link.hidden = false;
     let i = 0;
-    const loop = [...this.frames, ...this.frames.slice(1, -1).reverse()];
+    const frames = this.frames.filter(Boolean);
+    const loop = [...frames, ...frames.slice(1, -1).reverse()];
     clearInterval(this.loop);
     this.loop = setInterval(() => { if (loop.length) draw($("latent-live"), loop[i++ % loop.length]); }, 80);
     this.#status(`Morphed in ${msg.seconds.toFixed(1)} s (${msg.frames} frames), playing as a loop.`);

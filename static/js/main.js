@@ -204,8 +204,8 @@ app.socket = connect({
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     drawPixelated($("live-canvas"), result);
     app.result = { bitmap: result, subject: app.subject, msg: m, best: m, ticket };
-    if (app.latent && m.z && app.latent.model.name === app.subject.model.name) {
-      app.latent.addItem(m.z, m.image, "completion", "a completion");   // a pick for morphs and arithmetic
+    if (app.latent && m.z) {       // a pick for morphs and arithmetic, under its model
+      app.latent.addItem(m.z, m.image, "completion", "a completion", app.subject.model.name);
     }
     // a new job may start while these draw: each step checks that this one is still the latest
     const latest = () => app.job.ticket === ticket;
@@ -288,6 +288,8 @@ document.addEventListener("keydown", (e) => {
   const view = document.body.dataset.view ?? "inpaint";
   if (view !== "inpaint") {     // the Lab: its own keys, then the page's general ones
     if (e.ctrlKey || e.metaKey || e.altKey) return;  // the browser's own (paste, print, ...)
+    if (e.key === "Enter" && e.target.closest?.("button, a, label.button")) return;   // it presses that
+
     if (field && e.key === "Enter") return;          // the form submits itself
     if (field && !["range", "checkbox"].includes(field.type)) return;
     const latent = view === "latent" ? {
@@ -297,7 +299,8 @@ document.addEventListener("keydown", (e) => {
     const lab = {
       Enter: () => app.lab[view]?.start(), Escape: () => app.job.active && stopJob("cancelled by the user"),
       v: () => showView(VIEW_ORDER[(VIEW_ORDER.indexOf(view) + 1) % VIEW_ORDER.length]),
-      p: () => app.presenter.togglePresenter(), "?": () => app.presenter.toggleHelp(), ...latent,
+      p: () => app.presenter.togglePresenter(), "?": () => app.presenter.toggleHelp(),
+      d: () => app.presenter.toggleDemo(), ...latent,
     }[e.key];
     if (lab) { e.preventDefault(); lab(); }
     return;

@@ -44,11 +44,13 @@ def pixels(page, selector):
 def test_a_morph_streams_frames_then_loops(page):
     page.click("[data-view=latent]")
     assert page.input_value("#latent-model") == "tiny"
-    page.click("#latent-grid canvas >> nth=0")
-    page.click("#latent-grid canvas >> nth=5")
     page.fill("#latent-frames", "8")
-    page.click("#latent-view h2")
-    page.keyboard.press("m")                                       # the keyboard path
+    for nth in (0, 5):                                             # the keyboard path: Tab to a pick, Space
+        page.focus(f"#latent-grid canvas >> nth={nth}")
+        page.keyboard.press(" ")
+    assert page.evaluate("window.regen.latent.selected.length") == 2
+    page.keyboard.press("m")
+
     try:
         wait_until(page, "document.body.dataset.state === 'done'", timeout=30000)
     except AssertionError:
@@ -64,9 +66,8 @@ def test_a_morph_streams_frames_then_loops(page):
 
 def test_an_arithmetic_result_is_built_from_three_groups(page):
     for key, nth in (("a", 1), ("b", 2), ("c", 3)):
-        page.click(f"#latent-grid canvas >> nth={nth}")
-        page.click(f"#latent-grid canvas >> nth={nth}")           # select it alone (toggle off the rest)
-        page.evaluate("window.regen.latent.selected = []")
+        while page.locator("#latent-grid canvas.active").count():   # a click on a pick unpicks it
+            page.click("#latent-grid canvas.active >> nth=0")
         page.click(f"#latent-grid canvas >> nth={nth}")
         page.click(f"#add-{key}")
     page.drag_and_drop("#latent-grid canvas >> nth=4", "#group-c")   # and one by drag and drop

@@ -88,7 +88,19 @@ def test_projection_finds_a_z_whose_picture_is_close(sio):
     ("MORPH", {"model": "tiny", "a": {"z": [0.0] * 8}, "b": {"z": [0.0] * 8}, "frames": 1}, "frames must be from 2"),
     ("MORPH", {"model": "tiny", "a": {"z": [0.0] * 8, "w": 1}, "b": {"z": [0.0] * 8}}, "unknown key 'w' in a"),
     ("MORPH", {"model": "nope", "a": {"z": [0.0] * 8}, "b": {"z": [0.0] * 8}}, "unknown model 'nope'"),
-    ("PROJECT", {"model": "tiny", "image": b"no"}, "image"),
+    ("PROJECT", {"model": "tiny", "image": b"no"}, "image: "),
+    ("PROJECT", {"model": "tiny", "image": b"no", "x": 1}, "unknown key 'x' in project"),
+    ("MORPH", {"model": "tiny", "a": {"z": [0.0] * 8}, "b": {"z": [0.0] * 8}, "frames": 121}, "frames must be from 2 to 120"),
+    ("MORPH", {"model": "tiny", "a": {"z": [0.0] * 8}, "b": {"z": [0.0] * 8}, "x": 1}, "unknown key 'x' in morph"),
+    ("GENERATE", {"model": "tiny", "z": [0.0] * 8, "x": 1}, "unknown key 'x' in generate"),
+    ("GENERATE", {"model": "tiny", "z": [10 ** 12] + [0.0] * 7}, "z must be a list of 8 numbers"),
+    ("GENERATE", {"model": "tiny", "z": [True] + [0.0] * 7}, "z must be a list of 8 numbers"),
+    ("ARITHMETIC", {"model": "tiny", "a": [[0.0] * 8] * 17, "b": [[0.0] * 8], "c": [[0.0] * 8]},
+     "a must be a list of 1 to 16"),
+    ("ARITHMETIC", {"model": "tiny", "a": [[0.0] * 8], "b": [[0.0] * 8], "c": [[0.0] * 8], "variations": 9},
+     "variations must be from 0 to 8"),
+    ("ARITHMETIC", {"model": "tiny", "a": [[0.0] * 8], "b": [[0.0] * 8], "c": [[0.0] * 8], "x": 1},
+     "unknown key 'x' in arithmetic"),
 ])
 def test_payloads_are_checked_strictly(sio, event, payload, message):
     answer = ask(sio, event, payload)
@@ -97,12 +109,13 @@ def test_payloads_are_checked_strictly(sio, event, payload, message):
     assert message in answer["error"]["message"], answer["error"]["message"]
 
 
-def test_instant_requests_have_their_own_rate_limit(make_app):
-    app = make_app(INSTANT_RATE=(3, 60.0))
+def test_instant_requests_have_their_own_rate_counted_in_images(make_app):
+    app = make_app(INSTANT_RATE=(10, 60.0))
     sio = socketio.test_client(app, flask_test_client=app.test_client())
-    answers = [sio.emit(EVENTS["SAMPLES"], {"model": "tiny", "count": 1}, callback=True) for _ in range(4)]
-    assert all("samples" in a for a in answers[:3])
-    assert answers[3]["error"]["code"] == ERROR_CODES["RATE_LIMITED"]
+    answers = [sio.emit(EVENTS["SAMPLES"], {"model": "tiny", "count": 4}, callback=True) for _ in range(3)]
+    assert "samples" in answers[0] and "samples" in answers[1]
+    assert answers[2]["error"]["code"] == ERROR_CODES["RATE_LIMITED"], "8 images drawn, 4 more do not fit in 10"
+    assert "samples" in sio.emit(EVENTS["SAMPLES"], {"model": "tiny", "count": 2}, callback=True)
     sio.disconnect()
 
 
@@ -115,6 +128,9 @@ def test_codes_change_the_picture_and_classes_are_set(cond):
     c = ask(cond, "GENERATE", {"model": "tiny-info", "z": z, "class": 0})
     assert c["z"][8:11] == [1.0, 0.0, 0.0]
     assert "from 0 to 2" in ask(cond, "GENERATE", {"model": "tiny-info", "z": z, "class": 3})["error"]["message"]
+    assert "from 0 to 2" in ask(cond, "SAMPLES", {"model": "tiny-info", "class": 7})["error"]["message"]
+    bad_codes = ask(cond, "GENERATE", {"model": "tiny-info", "z": z, "codes": [1.5, 0.0]})
+    assert "codes must be a list of 2 numbers from -1 to 1" in bad_codes["error"]["message"]
 
 
 def test_a_conditional_completion_is_done_as_the_requested_class(cond):
@@ -129,3 +145,12 @@ def test_a_conditional_completion_is_done_as_the_requested_class(cond):
     assert done["class"] in (0, 1, 2)
     payload["params"]["class"] = 5
     assert "class must be from 0 to 2" in cond.emit(EVENTS["COMPLETE"], payload, callback=True)["error"]["message"]
+
+
+def test_a_huge_integer_in_z_is_a_bad_request_not_a_fault(app):
+    """JSON can carry a 400-digit integer; float() of it overflows."""
+    from app.web.latent_requests import parse_z
+    from app.web.validation import RequestError
+    model = app.extensions["regen"]["registry"].entries["tiny"].model
+    with pytest.raises(RequestError, match="z must be a list of 8 numbers"):
+        parse_z([10 ** 400] + [0.0] * 7, model, "z")
