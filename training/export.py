@@ -132,8 +132,10 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True):
-    """Freeze the run's checkpoint into models_dir/name; returns the folder."""
+def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True, graphs_only=False):
+    """Freeze the run's checkpoint into models_dir/name; returns the folder. graphs_only
+    leaves out the Keras weights: the bundled models share a size cap, and `--init-from`
+    can still start from the graphs (the older path), though less exactly."""
     model_format.check_name(name)
     step, cfg, args = checkpoint.read_state(run_dir)
     gan = build_gan(cfg)
@@ -141,7 +143,8 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    graphs, weights = export_graphs(gan, folder), export_weights(gan, folder)
+    graphs = export_graphs(gan, folder)
+    weights = None if graphs_only else export_weights(gan, folder)
     sample_names = []
     held_out = held_out_samples(args.get("dataset"), data_dir) if samples else None
     if held_out is not None:
@@ -199,6 +202,8 @@ def main(argv=None):
     p.add_argument("--title", help="human-readable title for the app")
     p.add_argument("--models-dir", default="models")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--graphs-only", action="store_true",
+                   help="leave out the Keras weights (half the size; --init-from then reads the graphs)")
     args = p.parse_args(argv)
     try:
         model_format.check_name(args.name)
@@ -207,7 +212,8 @@ def main(argv=None):
     if is_encoder_run(args.run):
         folder = export_encoder(args.run, args.name, args.models_dir)
     else:
-        folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir)
+        folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir,
+                        graphs_only=args.graphs_only)
     print(f"exported {args.run} to {folder}")
     return 0
 

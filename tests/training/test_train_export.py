@@ -130,6 +130,12 @@ def test_export_round_trip(tmp_path):
     np.testing.assert_allclose(model.generate(z)[0].numpy(), gan.ema_generator(z, training=False).numpy(), atol=1e-5)
     prob, logit = model.discriminate(model.generate(z)[0])
     np.testing.assert_allclose(logit.numpy(), gan.d_logit(model.generate(z)[0]).numpy(), atol=1e-5)
+    assert set(manifest["weights"]) == {"generator", "discriminator"}
+    assert export.main([str(out), "--name", "slim", "--models-dir", str(models), "--graphs-only"]) == 0
+    slim = json.loads((models / "slim" / "manifest.json").read_text())
+    assert "weights" not in slim and not list((models / "slim").glob("*.weights.h5"))
+    np.testing.assert_allclose(load_model(str(models), "slim").generate(z)[0].numpy(),
+                               model.generate(z)[0].numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["../evil", "_tiny", "caf\u00e9", "x" * 65])
