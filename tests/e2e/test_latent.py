@@ -113,3 +113,16 @@ def test_a_digit_is_completed_as_a_chosen_class(page):
     assert page.evaluate("window.regen.result.msg.class") == 2
     assert "Completed as a 2" in page.inner_text("#result-note")
     assert page.errors == []
+
+
+def test_the_auto_demo_morphs_in_the_latent_view(page):
+    page.click("[data-view=latent]")
+    page.select_option("#latent-model", "tiny")
+    page.click("#latent-view h2")
+    loads = page.evaluate("window.regen.latent.loads")
+    page.keyboard.press("d")                                        # auto demo on
+    wait_until(page, f"window.regen.latent.loads > {loads} && window.regen.job.kind === 'morph'"
+               " && document.body.dataset.state === 'done'", timeout=30000)
+    page.keyboard.press("d")                                        # and off
+    assert not page.evaluate("window.regen.presenter.demo")
+    assert page.errors == []
