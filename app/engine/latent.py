@@ -218,6 +218,7 @@ def parse_args(argv=None):
     m.add_argument("--seed-a", type=int, default=0)
     m.add_argument("--seed-b", type=int, default=1)
     m.add_argument("--frames", type=int, default=16)
+    m.add_argument("--scale", type=int, default=2, help="enlarge each frame this many times (pixelated)")
     for q in (s, m):
         q.add_argument("--model", required=True)
         q.add_argument("--out", required=True)
@@ -243,7 +244,7 @@ def run(args):
         z_a, z_b = seeded_z(model, args.seed_a)[0], seeded_z(model, args.seed_b)[0]
         frames = [f.image for f in morph(model, z_a, z_b, args.frames)]
         with open(args.out, "wb") as f:
-            f.write(write_gif(np.stack(frames), scale=4))
+            f.write(write_gif(np.stack(frames), scale=max(1, min(args.scale, 8))))
     print(f"wrote {args.out}", file=sys.stderr)
 
 
