@@ -16,7 +16,7 @@ export function plotted(losses, lambda, series = SERIES) {
 /** A live line chart of loss terms over steps; `series` ([{key, label, color, scaled?}])
  *  defaults to the completion's, and the Lab's views pass their own. */
 export class LossChart {
-  constructor(canvas, series = SERIES) {
+  constructor(canvas, series = SERIES, yTitle = "loss") {
     this.seriesSpec = series;
     this.chart = new window.Chart(canvas, {
       type: "line",
@@ -30,7 +30,7 @@ export class LossChart {
         animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
         scales: {
           x: { type: "linear", title: { display: true, text: "step" }, min: 0 },
-          y: { title: { display: true, text: "loss" } },
+          y: { title: { display: true, text: yTitle } },
         },
         plugins: { legend: { position: "bottom" } },
       },

@@ -86,6 +86,7 @@ const VIEWS = {
   dream: {
     event: EVENTS.DREAM,
     losses: DREAM_LOSS_KEYS,
+    yTitle: "mean activation (rises)",
     pickers: ["source"],
     payload(view) {
       const channels = field(view, "channels").value.split(",").map((c) => c.trim()).filter(Boolean).map(Number);
@@ -99,6 +100,7 @@ const VIEWS = {
   style: {
     event: EVENTS.STYLE,
     losses: STYLE_LOSS_KEYS,
+    yTitle: "loss",
     pickers: ["content", "style"],
     payload(view) {
       const params = {};
@@ -125,7 +127,7 @@ export class LabView {
     this.progressBar = this.root.querySelector("progress");
     this.download = this.root.querySelector(".lab-download");
     this.features = features;
-    this.chart = new LossChart(this.root.querySelector(".lab-chart"), series(this.spec.losses));
+    this.chart = new LossChart(this.root.querySelector(".lab-chart"), series(this.spec.losses), this.spec.yTitle);
     this.pickers = Object.fromEntries(this.spec.pickers.map(
       (name) => [name, new ImagePicker(this.root.querySelector(`[data-picker=${name}]`), models)]));
     const featureSelect = field(this, "features");
