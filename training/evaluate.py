@@ -69,6 +69,32 @@ def digit_report(samples, requested=None):
     return report
 
 
+def code_report(model, folder, seed=0, per_code=200, values=9, rows=5):
+    """An InfoGAN's codes, read by the digit judge: for each categorical value, the share
+    of its samples read as its most common digit (purity) and that digit; and
+    `codes_grid.png`: per continuous code, `rows` noises x `values` settings from -1 to 1
+    (the other codes at 0), to look at for width and slant."""
+    manifest, rng = model.manifest, np.random.default_rng(seed)
+    k, cont = manifest.num_classes, manifest.continuous
+    z = rng.uniform(-1, 1, (k * per_code, model.latent_dim)).astype(np.float32)
+    manifest.set_classes(z, np.repeat(np.arange(k), per_code))
+    z[:, cont["offset"]:cont["offset"] + cont["count"]] = 0.0
+    labels, _ = judge_digits(load_judge(), model.generate(tf.constant(z))[0].numpy())
+    modal = [np.bincount(labels[i * per_code:(i + 1) * per_code], minlength=10) for i in range(k)]
+    purity = [float(m.max() / per_code) for m in modal]
+    blocks = []
+    for c in range(cont["count"]):
+        base = rng.uniform(-1, 1, (rows, model.latent_dim)).astype(np.float32)
+        manifest.set_classes(base, np.arange(rows) * 2 % k)
+        grid = np.repeat(base, values, axis=0)
+        grid[:, cont["offset"]:cont["offset"] + cont["count"]] = 0.0
+        grid[:, cont["offset"] + c] = np.tile(np.linspace(-1, 1, values), rows)
+        blocks.append(model.generate(tf.constant(grid))[0].numpy())
+    reporting.save_grid(np.concatenate(blocks), os.path.join(folder, "codes_grid.png"), cols=values, scale=2)
+    return {"digit_of_category": [int(m.argmax()) for m in modal], "purity": purity,
+            "mean_purity": float(np.mean(purity)), "distinct_digits": len({int(m.argmax()) for m in modal})}
+
+
 def memorisation_report(samples, dataset, data_dir, n=200):
     train = data.load_dataset(dataset, data_dir).images
     held = export.held_out_samples(dataset, data_dir, n)
@@ -156,6 +182,8 @@ def evaluate(folder, n=1000, seed=0, data_dir=None, projection=(64, 16, 500)):
         # an ACGAN's classes are the digits (an InfoGAN's categorical code is unsupervised)
         acgan = model.manifest.training.get("arch") == "acgan"
         report["judge"] = digit_report(samples, np.arange(n) % model.manifest.num_classes if acgan else None)
+    if model.manifest.continuous and model.manifest.num_classes and dataset == "mnist":
+        report["codes"] = code_report(model, folder, seed)
     if dataset in ("mnist", "faces"):
         report["memorisation"] = memorisation_report(samples, dataset, data_dir)
     if dataset == "faces":
