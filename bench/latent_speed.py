@@ -67,8 +67,9 @@ def main(argv=None):
     p.add_argument("--model", required=True, help="a model with continuous codes (InfoGAN)")
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--json")
+    p.add_argument("--models-dir", default="models")
     args = p.parse_args(argv)
-    report = measure(args.model, args.seconds)
+    report = measure(args.model, args.seconds, args.models_dir)
     print(f"{report['frames']} frames in {args.seconds:g} s: {report['fps']:.1f} frames a second, "
           f"gap median {report['median_gap_ms']:.0f} ms, p95 {report['p95_gap_ms']:.0f} ms")
     write_json(args.json, report, command_line("bench.latent_speed", argv))
