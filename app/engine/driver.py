@@ -46,12 +46,15 @@ class Frame:
 @dataclasses.dataclass
 class Outcome:
     """What an image search returns: the final image (H, W, C) uint8, its last loss
-    terms, the steps run, and whether `stop()` ended it early."""
+    terms, the steps run, whether `stop()` ended it early; a latent search also its
+    z (d,), a morph every frame it drew ((H, W, C) uint8 each)."""
 
     image: np.ndarray
     losses: dict
     steps: int
     cancelled: bool = False
+    z: np.ndarray | None = None
+    frames: list = dataclasses.field(default_factory=list)
 
 
 class Reporter:

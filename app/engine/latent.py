@@ -23,7 +23,7 @@ from PIL import Image  # noqa: E402
 
 from app.engine import imageio  # noqa: E402
 from app.engine.commands import ArgumentParser, run_command  # noqa: E402
-from app.engine.driver import Frame, Outcome  # noqa: E402
+from app.engine.driver import Frame, Outcome, drive  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 
 
@@ -82,15 +82,16 @@ def morph_path(model, z_a, z_b, frames):
 
 def morph(model, z_a, z_b, frames=16, stop=None):
     """A morph as a generator: yields each frame (Frame: image (H, W, C) uint8) as it is
-    drawn and returns an Outcome whose image is the last frame; `stop()` ends it."""
+    drawn and returns an Outcome whose image is the last frame and whose `frames` are
+    all of them; `stop()` ends it."""
     path = morph_path(model, np.asarray(z_a, np.float32), np.asarray(z_b, np.float32), frames)
-    image = None
+    drawn = []
     for i, z in enumerate(path):
         if stop is not None and stop():
-            return Outcome(image, {}, i, cancelled=True)
-        image = generate(model, z[None])[0]
-        yield Frame(i + 1, frames, {"t": i / max(frames - 1, 1)}, image)
-    return Outcome(image, {}, frames)
+            return Outcome(drawn[-1] if drawn else None, {}, i, cancelled=True, frames=drawn)
+        drawn.append(generate(model, z[None])[0])
+        yield Frame(i + 1, frames, {"t": i / max(frames - 1, 1)}, drawn[-1])
+    return Outcome(drawn[-1], {}, frames, frames=drawn)
 
 
 def write_gif(images, fps=12, scale=1):
@@ -199,10 +200,8 @@ class Projector:
                 best_err, best_z = float(errors[k]), z_before[k].numpy()
             if i % report_every == 0 or i == steps:
                 yield Frame(i, steps, {"mse": best_err}, generate(model, best_z[None])[0])
-        outcome = Outcome(generate(model, best_z[None])[0] if best_z is not None else None,
-                          {"mse": best_err}, i, cancelled=i < steps)
-        outcome.z = best_z
-        return outcome
+        return Outcome(generate(model, best_z[None])[0] if best_z is not None else None,
+                       {"mse": best_err}, i, cancelled=i < steps, z=best_z)
 
 
 # -- command line -------------------------------------------------------------------
@@ -242,7 +241,7 @@ def run(args):
         if not 2 <= args.frames <= 240:
             raise ValueError(f"frames must be from 2 to 240, got {args.frames}")
         z_a, z_b = seeded_z(model, args.seed_a)[0], seeded_z(model, args.seed_b)[0]
-        frames = [f.image for f in morph(model, z_a, z_b, args.frames)]
+        frames = drive(morph(model, z_a, z_b, args.frames)).frames
         with open(args.out, "wb") as f:
             f.write(write_gif(np.stack(frames), scale=max(1, min(args.scale, 8))))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -14,3 +14,14 @@ def wait_until(page, expression, timeout=30000, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout / 1000:g} s: {expression}")
         time.sleep(interval)
+
+
+def open_page(browser, url, height=1000):
+    """A new page of `url` that records its script and console errors in `page.errors`."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    # a failed load (a missing script, style or icon) shows up as a console error
+    page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.goto(url)
+    return page

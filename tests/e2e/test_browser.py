@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bench.server import running_server
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import open_page, wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "artifacts")
@@ -43,13 +43,7 @@ def page(tiny_models):
     from playwright.sync_api import sync_playwright
     with running_server(tiny_models[0], mode="eventlet") as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # A failed load (a missing script, style or icon) shows up as a console error.
-        page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-        page.goto(server.url)
-        page.errors = errors
+        page = open_page(browser, server.url)
         yield page
         browser.close()
 

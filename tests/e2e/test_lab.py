@@ -5,7 +5,7 @@ import os
 import pytest
 
 from bench.server import running_server
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import open_page, wait_until
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -17,11 +17,7 @@ def page(tiny_models):
     from playwright.sync_api import sync_playwright
     with running_server(tiny_models[0], mode="eventlet") as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        page.goto(server.url)
+        page = open_page(browser, server.url)
         wait_until(page, "document.getElementById('connection').textContent === 'connected'")
         wait_until(page, "window.regen.lab.dream && window.regen.lab.style", timeout=60000)
         yield page

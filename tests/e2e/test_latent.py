@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bench.server import running_server
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import open_page, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -22,11 +22,7 @@ def page(tiny_models, tiny_conditional_models, tmp_path_factory):
     shutil.copytree(f"{tiny_models[0]}/tiny", models / "tiny")
     with running_server(str(models), mode="eventlet") as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        page.goto(server.url)
+        page = open_page(browser, server.url, height=1100)
         wait_until(page, "document.getElementById('connection').textContent === 'connected'")
         try:
             wait_until(page, "window.regen.latent && window.regen.latent.items.length === 16", timeout=60000)
