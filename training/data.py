@@ -123,6 +123,22 @@ def load_dataset(spec, data_dir=None, size=64):
     raise ValueError(f"unknown dataset {spec!r}: use mnist, faces or folder:PATH")
 
 
+def subset(ds, share, seed=0):
+    """The first `share` (0, 1] of `ds` in a fixed random order, a share of every
+    class for labelled data, so that a smaller training set keeps the classes'
+    balance. The same share and seed always give the same images."""
+    if not 0 < share <= 1:
+        raise ValueError(f"the data share must be in (0, 1], not {share}")
+    if share == 1:
+        return ds
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(len(ds.images))] if ds.labels is None else \
+        [np.flatnonzero(ds.labels == c) for c in np.unique(ds.labels)]
+    keep = np.sort(np.concatenate([rng.permutation(g)[:max(1, round(share * len(g)))] for g in groups]))
+    labels = None if ds.labels is None else ds.labels[keep]
+    return dataclasses.replace(ds, images=ds.images[keep], labels=labels)
+
+
 def to_unit_range(images):
     """uint8 [0, 255] -> float32 [-1, 1]."""
     return tf.cast(images, tf.float32) / 127.5 - 1.0

@@ -29,6 +29,7 @@ from keras import layers  # noqa: E402
 
 from training import augment, data  # noqa: E402
 from training.cli import command  # noqa: E402
+from training.frechet import frechet_distance  # noqa: E402,F401  (evaluate and the tests use it from here)
 
 VERSION = 1
 FEATURES = 256
@@ -116,21 +117,6 @@ def embed(encoder, images, batch=250):
         x = x.astype(np.float32) / 127.5 - 1.0
     return np.concatenate([encoder(x[i:i + batch], training=False).numpy() for i in range(0, len(x), batch)]
                           ).astype(np.float64)
-
-
-def _sqrtm_psd(m):
-    w, v = np.linalg.eigh((m + m.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-
-
-def frechet_distance(a, b):
-    """Fréchet distance between Gaussians fitted to feature sets a (N, F) and b (M, F):
-    |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)."""
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root_a = _sqrtm_psd(s_a)
-    cross = _sqrtm_psd(root_a @ s_b @ root_a)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(cross))
 
 
 @command

@@ -35,11 +35,11 @@ def save_grid(images, path, cols=8, scale=2):
 class RunLog:
     """Appends one CSV row and one TensorBoard point per step."""
 
-    def __init__(self, run_dir, columns=COLUMNS, start_step=None):
+    def __init__(self, run_dir, columns=COLUMNS, start_step=None, name="log.csv"):
         """start_step: the step a resumed run carries on from; rows after it (logged
         after the last checkpoint by a run that then stopped) are dropped."""
         self.columns = columns
-        self.path = os.path.join(run_dir, "log.csv")
+        self.path = os.path.join(run_dir, name)
         fresh = not os.path.exists(self.path)
         if not fresh and start_step is not None:
             self._truncate(start_step)
@@ -70,6 +70,16 @@ class RunLog:
     def close(self):
         self.file.close()
         self.tb.close()
+
+
+def last_row(path):
+    """The last row of a run's CSV as {column: float}, or None if it has no rows."""
+    if not os.path.exists(path):
+        return None
+    log = read_log(path)
+    if not len(log["step"]):
+        return None
+    return {k: float(v[-1]) for k, v in log.items()}
 
 
 def read_log(path):
@@ -105,3 +115,33 @@ def save_loss_plot(log_path, out_path, smooth=50):
     fig.tight_layout()
     fig.savefig(out_path, dpi=80)
     plt.close(fig)
+
+
+GIF_FRAMES = 80          # at most this many grids in a progress.gif, evenly spaced, the last always in
+GIF_FRAME_MS = 250
+GIF_LAST_FRAME_MS = 2000
+
+
+def save_progress_gif(samples_dir, out_path, max_frames=GIF_FRAMES):
+    """An animation of a run's sample grids (samples_dir/step_XXXXXXX.png, in step
+    order) with "step N" written above each, looping; the last grid is held longer.
+    Writes nothing if there is no grid yet. Returns the number of frames."""
+    from PIL import ImageDraw
+
+    files = sorted(f for f in os.listdir(samples_dir) if f.startswith("step_") and f.endswith(".png"))
+    if not files:
+        return 0
+    if len(files) > max_frames:
+        picks = np.unique(np.linspace(0, len(files) - 1, max_frames).round().astype(int))
+        files = [files[i] for i in picks]
+    frames = []
+    for name in files:
+        with Image.open(os.path.join(samples_dir, name)) as grid:
+            grid = grid.convert("RGB")
+        frame = Image.new("RGB", (grid.width, grid.height + 16), "white")
+        frame.paste(grid, (0, 16))
+        ImageDraw.Draw(frame).text((4, 2), f"step {int(name[5:-4]):,}", fill="black")
+        frames.append(frame.convert("P", palette=Image.ADAPTIVE))
+    durations = [GIF_FRAME_MS] * (len(frames) - 1) + [GIF_LAST_FRAME_MS]
+    frames[0].save(out_path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    return len(frames)

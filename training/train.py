@@ -11,11 +11,16 @@ the steps that model had; use it when the original run's folder is gone, or with
 computes the hidden layers in bfloat16 (weights, losses and checkpoints stay
 float32): about 2.2x faster on a CPU with AMX or AVX-512 BF16, slower on one
 without. Everything is written under `--out`:
-checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, losses.png.
+checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, progress.gif (the
+grids so far, animated), losses.png. `--data-share 0.1` trains on a fixed tenth of
+the data (of every class). `--metrics-every N` (MNIST) also writes metrics.csv: every
+N steps, the judge's reading of 1,000 samples (`training.digit_metrics`), the mean
+losses and D accuracy since the last row, and the training seconds so far.
 """
 import argparse
 import os
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -23,7 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training import augment, checkpoint, data, loop, reporting, warm_start  # noqa: E402
+from training import augment, checkpoint, data, digit_metrics, loop, reporting, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.gans import ARCHS, G_ARCHS, build_gan, default_config  # noqa: E402
 from training.nets import D_ARCHS  # noqa: E402
@@ -92,6 +97,11 @@ def parse_args(argv=None):
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
     p.add_argument("--ckpt-every", type=int, default=500, help="steps between checkpoints")
     p.add_argument("--data-dir", default=None, help="folder of the npz datasets")
+    p.add_argument("--data-share", type=float, default=1.0, metavar="SHARE",
+                   help="train on this share (0, 1] of the training images, the same ones every run "
+                        "(a share of every class for labelled data)")
+    p.add_argument("--metrics-every", type=int, default=0, metavar="N",
+                   help="MNIST: every N steps, write the judge's metrics of 1,000 samples to metrics.csv; 0 = off")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -206,11 +216,57 @@ def fixed_latents(gan, run_dir, n=64):
 def write_samples(gan, z, run_dir, step):
     images = gan.ema_generator(z, training=False).numpy()
     reporting.save_grid(images, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
+    reporting.save_progress_gif(os.path.join(run_dir, "samples"), os.path.join(run_dir, "progress.gif"))
     reporting.save_loss_plot(os.path.join(run_dir, "log.csv"), os.path.join(run_dir, "losses.png"))
 
 
+METRICS_SAMPLES = 1000
+
+
+class MetricsWriter:
+    """--metrics-every: called after every step with that step's values; every
+    `every` steps (and at the last) writes one row of metrics.csv: the mean of the
+    step values since the previous row, the training seconds so far (sample grids
+    and checkpoints included, the metrics themselves not), and the judge's
+    metrics of the EMA G's samples from a fixed seed (`training.digit_metrics`)."""
+
+    def __init__(self, gan, run_dir, every, last_step, start_step, data_dir=None):
+        self.gan, self.every, self.last_step = gan, every, last_step
+        self.judge = digit_metrics.DigitMetrics(data_dir)
+        conditional = gan.cfg.arch == "acgan"    # InfoGAN's categorical code is unsupervised
+        self.requested = np.arange(METRICS_SAMPLES) % gan.cfg.num_classes if conditional else None
+        tf.random.set_seed(1234)
+        self.z = gan.sample_latent(METRICS_SAMPLES, self.requested).numpy()
+        columns = ("step", "train_seconds", "d_loss", "g_loss", "d_acc", *digit_metrics.COLUMNS) + \
+            (("judge_requested",) if conditional else ())
+        self.log = reporting.RunLog(run_dir, columns, start_step=start_step, name="metrics.csv")
+        previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped
+        self.seconds = previous["train_seconds"] if previous else 0.0
+        self.sums, self.count, self.mark = {}, 0, time.time()
+
+    def __call__(self, step, values):
+        for k in ("d_loss", "g_loss", "d_acc"):
+            self.sums[k] = self.sums.get(k, 0.0) + values[k]
+        self.count += 1
+        if step % self.every and step != self.last_step:
+            return
+        self.seconds += time.time() - self.mark
+        images = np.concatenate([self.gan.ema_generator(self.z[i:i + 500], training=False).numpy()
+                                 for i in range(0, len(self.z), 500)])
+        row = {"train_seconds": self.seconds, **{k: v / self.count for k, v in self.sums.items()},
+               **self.judge(images, self.requested)}
+        self.log.write(step, row)
+        self.log.flush()
+        self.sums, self.count, self.mark = {}, 0, time.time()
+
+    def close(self):
+        self.log.close()
+
+
 def train(args):
-    ds = data.load_dataset(args.dataset, args.data_dir, args.size)
+    ds = data.subset(data.load_dataset(args.dataset, args.data_dir, args.size), args.data_share)
+    if args.metrics_every and ds.name != "mnist":
+        raise ValueError("--metrics-every reads samples with the MNIST judge: it is for --dataset mnist")
     os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
     keras.mixed_precision.set_global_policy(PRECISIONS[args.precision])
     try:
@@ -229,12 +285,25 @@ def train(args):
     train_step = tf.function(step_fn)
     log = reporting.RunLog(args.out, start_step=step)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
+    metrics = MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, args.data_dir) \
+        if args.metrics_every else None
+
+    def report(s, values):
+        if bar:
+            bar.update(s, list(values.items()))
+        if metrics:
+            metrics(s, values)
+
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
-    step, rate = loop.run(step, args.steps, lambda: train_step(next(batches)), log,
-                          args.sample_every, args.ckpt_every,
-                          sample=lambda s: write_samples(gan, z_fixed, args.out, s),
-                          save=lambda s: checkpoint.save(args.out, gan, s, saved_args),
-                          report=(lambda s, values: bar.update(s, list(values.items()))) if bar else None)
+    try:
+        step, rate = loop.run(step, args.steps, lambda: train_step(next(batches)), log,
+                              args.sample_every, args.ckpt_every,
+                              sample=lambda s: write_samples(gan, z_fixed, args.out, s),
+                              save=lambda s: checkpoint.save(args.out, gan, s, saved_args),
+                              report=report)
+    finally:
+        if metrics:
+            metrics.close()
     print(f"trained {gan.cfg.arch} on {ds.name} to step {step} ({rate:.2f} steps/s); run in {args.out}")
     return gan
 
