@@ -33,17 +33,21 @@ def create_app(config=None, registry=None):
     from app.web.security import HostGuard, guard_packets, install_http_hooks
 
     registry = registry or Registry(app.config["MODELS_DIR"], warm_up=app.config["WARM_UP"])
-    socketio.init_app(app, async_mode=app.config["ASYNC_MODE"],
-                      cors_allowed_origins=app.config["CORS_ORIGINS"],
-                      max_http_buffer_size=app.config["MAX_SOCKET_BYTES"])
-    guard_packets(socketio)
     cfg = app.config
-    jobs = JobManager(socketio, registry, workers=cfg["WORKERS"], max_queue=cfg["MAX_QUEUE"],
-                      time_limit=cfg["JOB_TIME_LIMIT"], async_mode=cfg["ASYNC_MODE"],
-                      max_job_seconds=cfg["MAX_JOB_SECONDS"], max_queue_seconds=cfg["MAX_QUEUE_SECONDS"],
-                      max_jobs_per_address=cfg["MAX_JOBS_PER_ADDRESS"],
-                      max_connections_per_address=cfg["MAX_CONNECTIONS_PER_ADDRESS"],
-                      complete_rate=cfg["COMPLETE_RATE"], instant_rate=cfg["INSTANT_RATE"])
+    # with a broker, workers in other processes emit to this process's clients through it
+    socketio.init_app(app, async_mode=cfg["ASYNC_MODE"], cors_allowed_origins=cfg["CORS_ORIGINS"],
+                      max_http_buffer_size=cfg["MAX_SOCKET_BYTES"], message_queue=cfg["BROKER"])
+    guard_packets(socketio)
+    limits = dict(max_queue=cfg["MAX_QUEUE"], time_limit=cfg["JOB_TIME_LIMIT"], async_mode=cfg["ASYNC_MODE"],
+                  max_job_seconds=cfg["MAX_JOB_SECONDS"], max_queue_seconds=cfg["MAX_QUEUE_SECONDS"],
+                  max_jobs_per_address=cfg["MAX_JOBS_PER_ADDRESS"],
+                  max_connections_per_address=cfg["MAX_CONNECTIONS_PER_ADDRESS"],
+                  complete_rate=cfg["COMPLETE_RATE"], instant_rate=cfg["INSTANT_RATE"])
+    if cfg["BROKER"]:
+        from app.web.remote_jobs import RemoteJobManager
+        jobs = RemoteJobManager(socketio, registry, cfg["BROKER"], **limits)
+    else:
+        jobs = JobManager(socketio, registry, workers=cfg["WORKERS"], **limits)
     app.extensions["regen"] = {"registry": registry, "jobs": jobs}
     if app.config["WARM_UP"] and not app.config["TESTING"]:
         socketio.start_background_task(jobs.blocking, registry.calibrate_labs)

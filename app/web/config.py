@@ -49,6 +49,9 @@ class Config:
     COMPLETE_RATE = _env_rate("REGEN_COMPLETE_RATE", "30/60")       # jobs (complete, dream, ...) per address per window
     INSTANT_RATE = _env_rate("REGEN_INSTANT_RATE", "3000/60")       # images that samples/generate/arithmetic draw, per address per window
     WARM_UP = os.environ.get("REGEN_WARM_UP", "1") != "0"           # trace every model at start
+    # Distributed mode: redis://HOST:PORT/DB of the shared job queue and message queue; jobs then
+    # run in `python -m app.worker` processes. Unset: everything runs in this process.
+    BROKER = os.environ.get("REGEN_BROKER") or None
     TESTING = False
 
 

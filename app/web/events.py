@@ -60,7 +60,7 @@ def _job_handler(task):
             # decoding and checking images is CPU work: never on the socket loop
             req = jobs.blocking(task.parse, payload, current_app.extensions["regen"]["registry"],
                                 min(cfg["MAX_IMAGE_BYTES"], cfg["MAX_SOCKET_BYTES"]), cfg["MAX_IMAGE_PIXELS"])
-            job, position = jobs.submit(request.sid, req, job_id, since=admitted)
+            job, position = jobs.submit(request.sid, req, job_id, since=admitted, payload=payload)
             return {"job": job.id, "position": position}
         except (RequestError, Refused) as exc:
             return _refuse(exc.code, exc.message, job_id)

@@ -172,25 +172,39 @@ class JobManager:
             raise Refused(ERROR_CODES["RATE_LIMITED"], f"more than {self.instant_rate.count} generated images in "
                           f"{self.instant_rate.seconds:g} s; wait a little")
 
-    def submit(self, sid, request, job_id=None, since=None):
+    def _still_wanted(self, sid, since):
+        """Raise Refused if the client has gone, or cancelled after `since` (call under the lock)."""
+        if sid not in self.clients:          # it disconnected while its payload was being checked
+            raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
+        if since is not None and self.cancelled_at.get(sid, float("-inf")) >= since:
+            raise Refused(ERROR_CODES["CANCELLED"], "cancelled by the user")
+
+    def checked_job(self, sid, request, job_id=None, since=None):
+        """A Job for a live client's request, if nothing about the client or the job
+        itself refuses it (the queue's limits are the caller's); raises Refused."""
+        with self.lock:
+            self._still_wanted(sid, since)
+            address = self.clients[sid]
+        job = Job(sid, request, address, self.cost(request), **({"id": job_id} if job_id else {}))
+        if job.cost > self.max_job_seconds:
+            what = (f"{request.params.steps} steps x {request.params.restarts} restarts"
+                    if request.kind == "complete" else f"this {request.kind}")
+            raise Refused(ERROR_CODES["TOO_COSTLY"],
+                          f"{what} would take about {job.cost:.0f} s; the limit is {self.max_job_seconds:g} s: "
+                          "use fewer steps" + (" or restarts" if request.kind == "complete" else
+                                               " or a smaller image"))
+        return job
+
+    def submit(self, sid, request, job_id=None, since=None, payload=None):
         """Queue a job for a live client, replacing its previous one; returns (job, position).
         `since`: when its `complete` was admitted; a cancel after that refuses it.
+        `payload`: the request as the client sent it (the distributed mode queues that).
         Raises Refused (with a code) if the job is not admitted."""
         self.start()
+        job = self.checked_job(sid, request, job_id, since)
+        address = job.address
         with self.lock:
-            address = self.clients.get(sid)
-            if address is None:          # it disconnected while its payload was being checked
-                raise Refused(ERROR_CODES["CANCELLED"], "the client is not connected")
-            if since is not None and self.cancelled_at.get(sid, float("-inf")) >= since:
-                raise Refused(ERROR_CODES["CANCELLED"], "cancelled by the user")
-            job = Job(sid, request, address, self.cost(request), **({"id": job_id} if job_id else {}))
-            if job.cost > self.max_job_seconds:
-                what = (f"{request.params.steps} steps x {request.params.restarts} restarts"
-                        if request.kind == "complete" else f"this {request.kind}")
-                raise Refused(ERROR_CODES["TOO_COSTLY"],
-                              f"{what} would take about {job.cost:.0f} s; the limit is {self.max_job_seconds:g} s: "
-                              "use fewer steps" + (" or restarts" if request.kind == "complete" else
-                                                   " or a smaller image"))
+            self._still_wanted(sid, since)
             old = self.active.get(sid)
             replacing = old is not None and old in self.waiting
             others = [j for j in self.waiting if j is not old]

@@ -95,6 +95,8 @@ ERROR_CODES = {
     "CANCELLED": "cancelled",          # stopped by the user, a newer job or a disconnect
     "TIMEOUT": "timeout",              # the job ran past the time limit
     "INTERNAL": "internal",            # a server fault; details are in the server log
+    "UNAVAILABLE": "unavailable",      # distributed mode: the shared job queue (Redis) cannot be reached
+    "WORKER_LOST": "worker_lost",      # distributed mode: the worker running the job died (killed, out of memory)
 }
 
 # Limits on the job payloads (complete, dream, style): enforced by validation.py, put on the page's fields

@@ -70,4 +70,6 @@ export const ERROR_CODES = {
   CANCELLED: "cancelled",
   TIMEOUT: "timeout",
   INTERNAL: "internal",
+  UNAVAILABLE: "unavailable",
+  WORKER_LOST: "worker_lost",
 };

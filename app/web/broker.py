@@ -1,0 +1,237 @@
+"""The shared job queue of the distributed mode (`REGEN_BROKER=redis://...`), in Redis.
+
+Web processes admit jobs into it and workers (`python -m app.worker`) claim them;
+every step that two processes could race on is one Lua script, so Redis runs it
+atomically. Celery carries only a job's id to a worker; everything else about a
+job is here:
+
+    regen:waiting          sorted set: job id -> admission order (the queue)
+    regen:running          sorted set: job id -> when a worker claimed it
+    regen:cost             hash: job id -> estimated seconds (waiting jobs only)
+    regen:job:ID           hash: the job (kind, sid, payload, time limit, web process)
+    regen:alive:ID         a running job's heartbeat, refreshed by its worker (expires)
+    regen:cancel:ID        why a running job must stop (set by its web process)
+    regen:final:ID         how the job ended; set once (SET NX): whoever sets it sends
+                           the job's one terminal event, so no job ends twice
+    regen:web:NAME         a web process's heartbeat: a job whose web process has
+                           gone is never run (its client went with it)
+
+No Flask here: the worker imports this too.
+"""
+import dataclasses
+import json
+import time
+
+import redis
+
+PREFIX = "regen:"
+WAITING, RUNNING, COST = PREFIX + "waiting", PREFIX + "running", PREFIX + "cost"
+JOB_TTL = 6 * 3600         # seconds a job's record outlives its admission
+FINAL_TTL = 3600
+HEARTBEAT_TTL = 3.0        # a running job whose worker has not beaten for this long is lost
+WEB_TTL = 10.0             # a web process silent for this long has gone
+CONNECT_TIMEOUT = 2.0      # seconds: a queue that does not answer is "unavailable", never a hang
+CELERY_QUEUE = "regen"     # the Celery queue job ids travel on
+TASK = "regen.run_job"     # the Celery task a worker runs: run_job(job_id)
+
+
+def job_key(job_id):
+    return f"{PREFIX}job:{job_id}"
+
+
+def alive_key(job_id):
+    return f"{PREFIX}alive:{job_id}"
+
+
+def cancel_key(job_id):
+    return f"{PREFIX}cancel:{job_id}"
+
+
+def final_key(job_id):
+    return f"{PREFIX}final:{job_id}"
+
+
+def web_key(name):
+    return f"{PREFIX}web:{name}"
+
+
+# KEYS: waiting, running, cost, job; ARGV: id, cost, max_queue, max_queue_seconds, job ttl, then field, value...
+# -> {0, position} admitted; {1, n} the queue holds n jobs; {2, seconds} it holds that much work
+_ADMIT = """
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[3]) then return {1, n} end
+local total = 0
+for _, c in ipairs(redis.call('HVALS', KEYS[3])) do total = total + tonumber(c) end
+if n > 0 and total + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return {2, math.floor(total)} end
+local order = redis.call('INCR', KEYS[1] .. ':order')
+redis.call('ZADD', KEYS[1], order, ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[5]))
+return {0, redis.call('ZCARD', KEYS[2]) + redis.call('ZRANK', KEYS[1], ARGV[1])}
+"""
+
+# KEYS: waiting, running, cost, job, alive, final; ARGV: id, now, worker, heartbeat ttl ms, final ttl, web prefix
+# -> the job's fields (flat) if claimed; {} if it is no longer waiting; {'orphaned'} if its web process has gone
+_CLAIM = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {} end
+redis.call('HDEL', KEYS[3], ARGV[1])
+local web = redis.call('HGET', KEYS[4], 'web')
+if not web or redis.call('EXISTS', ARGV[6] .. web) == 0 then
+  redis.call('SET', KEYS[6], 'orphaned', 'NX', 'EX', tonumber(ARGV[5]))
+  return {'orphaned'}
+end
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
+redis.call('SET', KEYS[5], ARGV[3], 'PX', tonumber(ARGV[4]))
+return redis.call('HGETALL', KEYS[4])
+"""
+
+# KEYS: waiting, cost, cancel, final; ARGV: id, reason, final ttl
+# -> 'dequeued' (it was waiting: ended here, the caller reports it), 'signalled' (a worker
+#    will stop it), 'over' (it had already ended)
+_CANCEL = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  if redis.call('SET', KEYS[4], 'cancelled', 'NX', 'EX', tonumber(ARGV[3])) then return 'dequeued' end
+  return 'over'
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'over' end
+redis.call('SET', KEYS[3], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 'signalled'
+"""
+
+# KEYS: running, alive, final; ARGV: id, outcome, final ttl -> 1 if this call ended the job
+_FINISH = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'EX', tonumber(ARGV[3])) then return 1 end
+return 0
+"""
+
+
+@dataclasses.dataclass
+class JobState:
+    """Where a job stands, as its web process polls it."""
+    final: str | None          # how it ended, if it has
+    position: int | None       # jobs ahead of it (running ones included), if waiting
+    running: float | None      # when a worker claimed it (epoch seconds), if one has
+    alive: bool                # its worker beat recently
+    known: bool                # Redis still has its record (False after Redis lost its data)
+
+
+def connect(url):
+    """A Redis client that fails fast (CONNECT_TIMEOUT) instead of hanging."""
+    return redis.Redis.from_url(url, socket_timeout=CONNECT_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT,
+                                health_check_interval=5)
+
+
+def celery_app(url):
+    """The Celery app both sides use: web processes send job ids with it, workers run them.
+
+    One job at a time per worker, taken only when the worker is free (prefetch 1,
+    acknowledged after the task). A job id that comes back after its worker died
+    is harmless: `SharedQueue.claim` refuses a job that is no longer waiting, so
+    no job runs twice; the web process reports the dead worker's job instead."""
+    from celery import Celery
+    app = Celery("regen", broker=url)
+    app.conf.update(
+        task_acks_late=True, worker_prefetch_multiplier=1, task_ignore_result=True,
+        task_default_queue=CELERY_QUEUE, broker_connection_retry_on_startup=True,
+        broker_connection_timeout=CONNECT_TIMEOUT, worker_hijack_root_logger=False,
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5},
+        broker_transport_options={"socket_timeout": CONNECT_TIMEOUT, "socket_connect_timeout": CONNECT_TIMEOUT},
+    )
+    return app
+
+
+def encode_payload(value):
+    """A client's job payload -> JSON text; bytes (uploads) go as {"__bytes__": hex}."""
+    def default(v):
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            return {"__bytes__": bytes(v).hex()}
+        raise TypeError(f"cannot queue a {type(v).__name__}")
+    return json.dumps(value, default=default, separators=(",", ":"))
+
+
+def decode_payload(text):
+    return json.loads(text, object_hook=lambda d: bytes.fromhex(d["__bytes__"]) if set(d) == {"__bytes__"} else d)
+
+
+class SharedQueue:
+    """The queue's operations on one Redis connection (raises redis.RedisError when
+    Redis is unreachable)."""
+
+    def __init__(self, client):
+        self.redis = client
+        self._admit = client.register_script(_ADMIT)
+        self._claim = client.register_script(_CLAIM)
+        self._cancel = client.register_script(_CANCEL)
+        self._finish = client.register_script(_FINISH)
+
+    def admit(self, job_id, cost, fields, max_queue, max_queue_seconds):
+        """Queue a job if the shared limits allow: returns (0, position), or (1, waiting
+        jobs) / (2, queued seconds) when it is refused as busy. `fields`: str -> str."""
+        flat = [x for kv in fields.items() for x in kv]
+        code, value = self._admit(keys=[WAITING, RUNNING, COST, job_key(job_id)],
+                                  args=[job_id, f"{cost:.6f}", max_queue, max_queue_seconds, JOB_TTL, *flat])
+        return int(code), int(value)
+
+    def claim(self, job_id, worker):
+        """Take a waiting job to run: its fields (dict of str), None if it is no longer
+        waiting (cancelled, or already taken), or "orphaned" if its web process is gone."""
+        flat = self._claim(keys=[WAITING, RUNNING, COST, job_key(job_id), alive_key(job_id), final_key(job_id)],
+                           args=[job_id, time.time(), worker, int(HEARTBEAT_TTL * 1000), FINAL_TTL, PREFIX + "web:"])
+        if not flat:
+            return None
+        if flat == [b"orphaned"]:
+            return "orphaned"
+        return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+
+    def heartbeat(self, job_id, worker):
+        self.redis.set(alive_key(job_id), worker, px=int(HEARTBEAT_TTL * 1000))
+
+    def cancel(self, job_id, reason):
+        """'dequeued', 'signalled' or 'over' (see _CANCEL)."""
+        return self._cancel(keys=[WAITING, COST, cancel_key(job_id), final_key(job_id)],
+                            args=[job_id, reason, FINAL_TTL]).decode()
+
+    def cancel_reason(self, job_id):
+        reason = self.redis.get(cancel_key(job_id))
+        return reason.decode() if reason is not None else None
+
+    def finish(self, job_id, outcome):
+        """Mark a job ended with `outcome`; True if this call ended it (its caller sends the
+        terminal event), False if it had already ended (lost, cancelled while waiting)."""
+        return bool(self._finish(keys=[RUNNING, alive_key(job_id), final_key(job_id)],
+                                 args=[job_id, outcome, FINAL_TTL]))
+
+    def states(self, job_ids):
+        """{job id: JobState} in one round trip."""
+        ids = list(job_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(RUNNING)
+        for job_id in ids:
+            pipe.get(final_key(job_id))
+            pipe.zrank(WAITING, job_id)
+            pipe.zscore(RUNNING, job_id)
+            pipe.exists(alive_key(job_id))
+            pipe.exists(job_key(job_id))
+        out = pipe.execute()
+        running, states = out[0], {}
+        for i, job_id in enumerate(ids):
+            final, rank, since, alive, known = out[1 + 5 * i:6 + 5 * i]
+            states[job_id] = JobState(final.decode() if final is not None else None,
+                                      None if rank is None else running + rank,
+                                      None if since is None else float(since),
+                                      bool(alive), bool(known))
+        return states
+
+    def web_heartbeat(self, name):
+        self.redis.set(web_key(name), "1", px=int(WEB_TTL * 1000))
+
+    def counts(self):
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(WAITING)
+        pipe.zcard(RUNNING)
+        waiting, running = pipe.execute()
+        return {"waiting": waiting, "running": running}

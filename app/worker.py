@@ -1,0 +1,176 @@
+"""A worker of the distributed mode: `REGEN_BROKER=redis://HOST:6379/0 python -m app.worker`.
+
+Loads every model once (REGEN_MODELS, as the server does), then runs one job at a
+time from the shared queue: a Celery worker with the solo pool, so the models,
+TensorFlow and the job share one process and a SIGKILL takes them down together.
+For each job it claims the job (`app.web.broker.SharedQueue.claim`: a job that
+was cancelled while it waited, or whose web process has gone, is skipped),
+checks the client's payload again as the web process did, runs the engine's
+search and streams `progress`, then `done` or `error`, to the job's client
+through Flask-SocketIO's message queue. Between chunks it checks whether its web
+process asked it to stop (cancel, disconnect, a newer job) and the job's time
+limit; a thread beats for the job every second so that its web process can tell
+a dead worker from a slow one. Workers may run on any machine that reaches
+Redis and holds the same models folder, a GPU machine included.
+
+    python -m app.worker [--name NAME] [--models DIR] [--loglevel INFO]
+"""
+import argparse
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+log = logging.getLogger("app.worker")
+BEAT_EVERY = 1.0   # seconds between heartbeats; broker.HEARTBEAT_TTL is 3 of them
+
+
+class Heartbeat:
+    """Refresh a running job's heartbeat key from a thread until stopped."""
+
+    def __init__(self, queue, job_id, worker):
+        self.queue, self.job_id, self.worker = queue, job_id, worker
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join(timeout=5)
+
+    def _beat(self):
+        import redis
+        while not self.done.wait(BEAT_EVERY):
+            try:
+                self.queue.heartbeat(self.job_id, self.worker)
+            except redis.RedisError:
+                pass   # the queue is down: the web process reports the job; nothing to do here
+
+
+class Worker:
+    """The models and the connections one worker process runs jobs with."""
+
+    def __init__(self, broker_url, models_dir, name, registry=None):
+        from flask_socketio import SocketIO
+
+        from app.web import broker
+        from app.web.config import Config
+        from app.web.registry import Registry
+
+        self.name = name
+        self.queue = broker.SharedQueue(broker.connect(broker_url))
+        self.emitter = SocketIO(message_queue=broker_url)   # write-only: emits reach the web processes' clients
+        self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
+        self.max_bytes = min(Config.MAX_IMAGE_BYTES, Config.MAX_SOCKET_BYTES)
+        self.max_pixels = Config.MAX_IMAGE_PIXELS
+
+    def run(self, job_id):
+        """Claim and run one job to its one terminal event (if it is still to run)."""
+        from app.web import broker
+        fields = self.queue.claim(job_id, self.name)
+        if fields is None or fields == "orphaned":
+            log.info("job %s skipped: %s", job_id, "its web process has gone" if fields else "no longer waiting")
+            return
+        log.info("job %s started: %s for client %s", job_id, fields["kind"], fields["sid"])
+        with Heartbeat(self.queue, job_id, self.name):
+            self._run(job_id, fields["sid"], fields["kind"], float(fields["time_limit"]),
+                      broker.decode_payload(fields["payload"]))
+
+    def _run(self, job_id, sid, kind, time_limit, payload):
+        import redis
+
+        from app.engine import imageio
+        from app.engine.driver import drive
+        from app.web.protocol import ERROR_CODES, EVENTS
+        from app.web.tasks import TASKS
+        from app.web.validation import RequestError
+
+        task, started, why = TASKS[kind], time.monotonic(), []
+
+        def stop():   # between chunks: asked to stop, or past the time limit
+            try:
+                reason = self.queue.cancel_reason(job_id)
+            except redis.RedisError:
+                reason = "the job queue became unavailable"
+            if reason:
+                why.append(reason)
+            return bool(reason) or time.monotonic() - started > time_limit
+
+        def report(progress):
+            shown = task.report(progress)
+            shown["image"] = imageio.encode_png(shown["image"])
+            self.emitter.emit(EVENTS["PROGRESS"], {"job": job_id, **shown}, to=sid)
+
+        try:
+            req = task.parse(payload, self.registry, self.max_bytes, self.max_pixels)
+            result = drive(task.start(req, self.registry, stop), report)
+            if not result.cancelled:
+                done = task.finish(req, result, self.registry)
+                return self.end(job_id, sid, "done", EVENTS["DONE"],
+                                {**done, "seconds": round(time.monotonic() - started, 3)})
+            if why:
+                return self.end(job_id, sid, "cancelled", EVENTS["ERROR"],
+                                {"code": ERROR_CODES["CANCELLED"], "message": why[-1]})
+            return self.end(job_id, sid, "timeout", EVENTS["ERROR"], {
+                "code": ERROR_CODES["TIMEOUT"], "message": f"the job ran past the {time_limit:g} s limit; try fewer steps"})
+        except RequestError as exc:
+            return self.end(job_id, sid, "refused", EVENTS["ERROR"], {"code": exc.code, "message": exc.message})
+        except Exception:   # a fault in one job must not take the worker down
+            log.exception("job %s failed", job_id)
+            return self.end(job_id, sid, "error", EVENTS["ERROR"], {
+                "code": ERROR_CODES["INTERNAL"], "message": f"the {kind} job failed on the server"})
+
+    def end(self, job_id, sid, outcome, event, payload):
+        """Send the job's terminal event, unless it has already ended (its web process
+        gave it up as lost or past its time)."""
+        import redis
+        try:
+            won = self.queue.finish(job_id, outcome)
+        except redis.RedisError as exc:
+            log.warning("job %s: the job queue is unreachable, its end is not sent (%s)", job_id, exc)
+            return
+        log.info("job %s %s%s", job_id, outcome, "" if won else " (already ended: not sent)")
+        if won:
+            self.emitter.emit(event, {"job": job_id, **payload}, to=sid)
+
+
+def parse_args(argv=None):
+    from app.web.config import Config
+    p = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__.split("\n")[0])
+    p.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}", help="this worker's name in logs")
+    p.add_argument("--models", default=Config.MODELS_DIR, help="models folder (default REGEN_MODELS or models/)")
+    p.add_argument("--loglevel", default="INFO")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    url = os.environ.get("REGEN_BROKER")
+    if not url:
+        print("error: set REGEN_BROKER=redis://HOST:PORT/DB to the queue the web processes use", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.loglevel, format=f"%(asctime)s %(levelname)s worker {args.name}: %(message)s")
+    from app.web import broker
+    worker = Worker(url, args.models, args.name)
+    celery = broker.celery_app(url)
+
+    @celery.task(name=broker.TASK)
+    def run_job(job_id):
+        worker.run(job_id)
+
+    print(f"Regen worker {args.name}: {', '.join(worker.registry.names()) or 'no models'}, queue {url}", flush=True)
+    celery.worker_main(["worker", "--pool", "solo", "--concurrency", "1", "--queues", broker.CELERY_QUEUE,
+                        "--hostname", f"{args.name}@%h", "--without-gossip", "--without-mingle",
+                        "--without-heartbeat", "--loglevel", args.loglevel])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
