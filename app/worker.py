@@ -6,8 +6,9 @@ TensorFlow and the job share one process and a SIGKILL takes them down together.
 For each job it claims the job (`app.web.broker.SharedQueue.claim`: a job that
 was cancelled while it waited, or whose web process has gone, is skipped),
 checks the client's payload again as the web process did, runs the engine's
-search and streams `progress`, then `done` or `error`, to the job's client
-through Flask-SocketIO's message queue. Between chunks it checks whether its web
+search and streams `progress` to the job's client through Flask-SocketIO's
+message queue; its `done` or `error` it leaves in the queue for the job's web
+process to send (see `Worker.end`). Between chunks it checks whether its web
 process asked it to stop (cancel, disconnect, a newer job) and the job's time
 limit; a thread beats for the job every second so that its web process can tell
 a dead worker from a slow one. Workers may run on any machine that reaches
@@ -128,17 +129,17 @@ class Worker:
                 "code": ERROR_CODES["INTERNAL"], "message": f"the {kind} job failed on the server"})
 
     def end(self, job_id, sid, outcome, event, payload):
-        """Send the job's terminal event, unless it has already ended (its web process
-        gave it up as lost or past its time)."""
+        """Leave the job's terminal event in the queue for its web process to send, unless
+        the job has already ended (its web process gave it up as lost or past its time).
+        The end goes through Redis, not the message queue: a web process whose
+        subscription is reconnecting would miss it, and its client would wait forever."""
         import redis
         try:
-            won = self.queue.finish(job_id, outcome)
+            won = self.queue.finish(job_id, outcome, event, {"job": job_id, **payload})
         except redis.RedisError as exc:
-            log.warning("job %s: the job queue is unreachable, its end is not sent (%s)", job_id, exc)
+            log.warning("job %s: the job queue is unreachable, its end is lost (%s)", job_id, exc)
             return
-        log.info("job %s %s%s", job_id, outcome, "" if won else " (already ended: not sent)")
-        if won:
-            self.emitter.emit(event, {"job": job_id, **payload}, to=sid)
+        log.info("job %s %s%s", job_id, outcome, "" if won else " (it had already ended)")
 
 
 def parse_args(argv=None):

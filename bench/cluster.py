@@ -63,6 +63,11 @@ def running_redis(port=None):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 @contextlib.contextmanager
 def running_worker(models_dir, broker, name, timeout=180, **env):
     """Yield (pid, name, log, kill()) of `python -m app.worker`, once it takes jobs."""
@@ -74,7 +79,7 @@ def running_worker(models_dir, broker, name, timeout=180, **env):
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
-        while "ready." not in open(log.name).read():
+        while "ready." not in read_text(log.name):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker {name} did not start; see {log.name}")
             time.sleep(0.2)

@@ -11,13 +11,15 @@ job is here:
     regen:job:ID           hash: the job (kind, sid, payload, time limit, web process)
     regen:alive:ID         a running job's heartbeat, refreshed by its worker (expires)
     regen:cancel:ID        why a running job must stop (set by its web process)
-    regen:final:ID         how the job ended; set once (SET NX): whoever sets it sends
-                           the job's one terminal event, so no job ends twice
+    regen:final:ID         how the job ended, set once (SET NX) by whoever ends it: JSON
+                           {outcome, event, payload}; the job's web process sends that
+                           terminal event to its client, so no job ends twice or silently
     regen:web:NAME         a web process's heartbeat: a job whose web process has
                            gone is never run (its client went with it)
 
 No Flask here: the worker imports this too.
 """
+import base64
 import dataclasses
 import json
 import time
@@ -78,7 +80,7 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {} end
 redis.call('HDEL', KEYS[3], ARGV[1])
 local web = redis.call('HGET', KEYS[4], 'web')
 if not web or redis.call('EXISTS', ARGV[6] .. web) == 0 then
-  redis.call('SET', KEYS[6], 'orphaned', 'NX', 'EX', tonumber(ARGV[5]))
+  redis.call('SET', KEYS[6], '{"outcome":"orphaned"}', 'NX', 'EX', tonumber(ARGV[5]))
   return {'orphaned'}
 end
 redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
@@ -92,7 +94,7 @@ return redis.call('HGETALL', KEYS[4])
 _CANCEL = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('HDEL', KEYS[2], ARGV[1])
-  if redis.call('SET', KEYS[4], 'cancelled', 'NX', 'EX', tonumber(ARGV[3])) then return 'dequeued' end
+  if redis.call('SET', KEYS[4], '{"outcome":"cancelled"}', 'NX', 'EX', tonumber(ARGV[3])) then return 'dequeued' end
   return 'over'
 end
 if redis.call('EXISTS', KEYS[4]) == 1 then return 'over' end
@@ -112,7 +114,8 @@ return 0
 @dataclasses.dataclass
 class JobState:
     """Where a job stands, as its web process polls it."""
-    final: str | None          # how it ended, if it has
+    final: str | None          # how it ended (its outcome), if it has
+    end: tuple | None          # (event, payload) to send its client, if whoever ended it left one
     position: int | None       # jobs ahead of it (running ones included), if waiting
     running: float | None      # when a worker claimed it (epoch seconds), if one has
     alive: bool                # its worker beat recently
@@ -145,16 +148,17 @@ def celery_app(url):
 
 
 def encode_payload(value):
-    """A client's job payload -> JSON text; bytes (uploads) go as {"__bytes__": hex}."""
+    """A job payload or a terminal event's payload -> JSON text; bytes (uploads, PNGs)
+    go as {"__bytes__": base64}."""
     def default(v):
         if isinstance(v, (bytes, bytearray, memoryview)):
-            return {"__bytes__": bytes(v).hex()}
+            return {"__bytes__": base64.b64encode(bytes(v)).decode("ascii")}
         raise TypeError(f"cannot queue a {type(v).__name__}")
     return json.dumps(value, default=default, separators=(",", ":"))
 
 
 def decode_payload(text):
-    return json.loads(text, object_hook=lambda d: bytes.fromhex(d["__bytes__"]) if set(d) == {"__bytes__"} else d)
+    return json.loads(text, object_hook=lambda d: base64.b64decode(d["__bytes__"]) if set(d) == {"__bytes__"} else d)
 
 
 class SharedQueue:
@@ -199,11 +203,13 @@ class SharedQueue:
         reason = self.redis.get(cancel_key(job_id))
         return reason.decode() if reason is not None else None
 
-    def finish(self, job_id, outcome):
-        """Mark a job ended with `outcome`; True if this call ended it (its caller sends the
-        terminal event), False if it had already ended (lost, cancelled while waiting)."""
+    def finish(self, job_id, outcome, event=None, payload=None):
+        """End a job with `outcome` and, from a worker, the terminal `event` and `payload`
+        its web process is to send. True if this call ended it, False if it had already
+        ended (its web process called it lost or past its time)."""
+        final = encode_payload({"outcome": outcome, **({"event": event, "payload": payload} if event else {})})
         return bool(self._finish(keys=[RUNNING, alive_key(job_id), final_key(job_id)],
-                                 args=[job_id, outcome, FINAL_TTL]))
+                                 args=[job_id, final, FINAL_TTL]))
 
     def states(self, job_ids):
         """{job id: JobState} in one round trip."""
@@ -220,7 +226,9 @@ class SharedQueue:
         running, states = out[0], {}
         for i, job_id in enumerate(ids):
             final, rank, since, alive, known = out[1 + 5 * i:6 + 5 * i]
-            states[job_id] = JobState(final.decode() if final is not None else None,
+            final = decode_payload(final) if final is not None else {}
+            states[job_id] = JobState(final.get("outcome"),
+                                      (final["event"], final["payload"]) if "event" in final else None,
                                       None if rank is None else running + rank,
                                       None if since is None else float(since),
                                       bool(alive), bool(known))

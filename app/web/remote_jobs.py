@@ -5,11 +5,12 @@ talks to one web process (nginx's ip_hash keeps an address on one), so what is
 per client or per address stays here. The queue is shared: a job is admitted
 into Redis against the limits of the whole queue (`app.web.broker`), its id is
 sent to the workers through Celery, and a worker (`python -m app.worker`) streams
-its `progress` and ends it with `done` or `error`, through Flask-SocketIO's
-message queue, straight to the client. This process sends what only it can:
-`queued` and the queue positions, the `error` of a job cancelled while it
-waited, and the `error` of a job whose worker died (`worker_lost`) or whose
-queue went away (`unavailable`). It never runs engine work.
+its `progress` through Flask-SocketIO's message queue straight to the client.
+Everything else the client hears comes from this process: `queued` and the
+queue positions; the job's one `done` or `error`, which its worker leaves in
+Redis; the `error` of a job cancelled while it waited; and the `error` of a job
+whose worker died (`worker_lost`) or whose queue went away (`unavailable`). It
+never runs engine work.
 
 A watcher task polls the shared state of this process's jobs every `poll`
 seconds: that is how it learns that a job has ended (to free the client's slot),
@@ -36,7 +37,7 @@ RUN_GRACE = 30.0        # seconds past its time limit before a running job is ca
 class RemoteJobManager(JobManager):
     """JobManager whose queue is the shared Redis queue and whose workers are elsewhere."""
 
-    def __init__(self, socketio, registry, broker_url, poll=0.25, **limits):
+    def __init__(self, socketio, registry, broker_url, poll=0.1, **limits):
         limits.pop("workers", None)
         super().__init__(socketio, registry, workers=0, **limits)
         self.broker_url, self.poll = broker_url, poll
@@ -178,12 +179,14 @@ class RemoteJobManager(JobManager):
 
     def _follow(self, job, state):
         if state.final is not None:
+            if state.end is not None:         # a worker ended it: send what it left
+                event, payload = state.end
+                return self._finish(job, event, {k: v for k, v in payload.items() if k != "job"},
+                                    outcome=state.final)
             if state.final == "orphaned":     # this process looked gone to a worker (an outage)
                 return self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
                                                            "message": "the job queue lost track of this job; try again"})
-            log.info("job %s client=%s kind=%s %s outcome=%s seconds=%.2f", job.id, job.address, job.request.kind,
-                     job.request.describe(), state.final, time.monotonic() - job.submitted)
-            return self._forget(job)          # its worker (or this process) sent its end
+            return self._forget(job)          # this process ended it (and said so)
         if state.position is not None:
             if self.positions.get(job.id) != state.position:
                 self.positions[job.id] = state.position
