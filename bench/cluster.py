@@ -96,11 +96,12 @@ def running_worker(models_dir, broker, name, timeout=180, **env):
 
 
 @contextlib.contextmanager
-def running_cluster(models_dir, webs=2, workers=2, mode="eventlet", **env):
-    """Redis, `webs` web processes and `workers` workers on 127.0.0.1: yields
-    (redis, webs [server namespaces with .url], workers [worker namespaces])."""
+def running_cluster(models_dir, webs=2, workers=2, mode="eventlet", broker=None, **env):
+    """Redis (a throwaway redis-server, or the one at `broker`), `webs` web processes and
+    `workers` workers on 127.0.0.1: yields (redis, webs [server namespaces with .url],
+    workers [worker namespaces])."""
     with contextlib.ExitStack() as stack:
-        queue = stack.enter_context(running_redis())
+        queue = types.SimpleNamespace(url=broker) if broker else stack.enter_context(running_redis())
         servers = [stack.enter_context(running_server(models_dir, mode=mode, REGEN_BROKER=queue.url, **env))
                    for _ in range(webs)]
         pool = [stack.enter_context(running_worker(models_dir, queue.url, f"w{i}", **env)) for i in range(workers)]

@@ -55,6 +55,9 @@ def create_app(config=None, registry=None):
     from app.web.routes import bp
     app.register_blueprint(bp)
     install_http_hooks(app)
+    if cfg["PROXY_HOPS"]:   # outside Socket.IO's middleware, so sockets see the user's address too
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg["PROXY_HOPS"])
     # in front of Socket.IO's middleware too, so sockets are held to the same hosts
     app.wsgi_app = HostGuard(app.wsgi_app, cfg["ALLOWED_HOSTS"])
     return app

@@ -52,6 +52,9 @@ class Config:
     # Distributed mode: redis://HOST:PORT/DB of the shared job queue and message queue; jobs then
     # run in `python -m app.worker` processes. Unset: everything runs in this process.
     BROKER = os.environ.get("REGEN_BROKER") or None
+    # Behind a reverse proxy (deploy/nginx.conf): how many proxies' X-Forwarded-For to trust, so
+    # that the per-address limits see each user's address rather than the proxy's. 0 = none.
+    PROXY_HOPS = int(os.environ.get("REGEN_PROXY_HOPS", "0"))
     TESTING = False
 
 

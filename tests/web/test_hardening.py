@@ -325,3 +325,15 @@ def test_a_small_crop_of_a_huge_photo_keeps_its_detail(client):
 def test_a_405_keeps_its_allow_header(client):
     r = client.post("/api/models")
     assert r.status_code == 405 and r.is_json and "GET" in r.headers["Allow"]
+
+
+@pytest.mark.parametrize("hops, expected", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_behind_a_proxy_the_limits_see_the_users_address(make_app, hops, expected):
+    """REGEN_PROXY_HOPS=1 (behind deploy/nginx.conf): the address every limit counts is
+    the user's, from X-Forwarded-For, not the proxy's; without it the header is ignored."""
+    from flask import request
+    app = make_app(PROXY_HOPS=hops)
+    app.add_url_rule("/_address", "address", lambda: request.remote_addr)   # what the handlers see
+    seen = app.test_client().get("/_address", headers={"X-Forwarded-For": "203.0.113.9"},
+                                 environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert seen.get_data(as_text=True) == expected
