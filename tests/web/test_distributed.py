@@ -175,6 +175,21 @@ def test_thirty_clients_each_end_in_done_or_busy(cluster):
                 f"job {job_id} ran once"
 
 
+def test_a_job_past_its_time_limit_is_stopped_by_its_worker(cluster, tiny_models):
+    from bench.server import running_server
+    with running_server(tiny_models[0], REGEN_BROKER=cluster.redis.url, **{**LIMITS, "REGEN_JOB_TIME_LIMIT": 2}) as web:
+        c = Client(web.url)
+        try:
+            ack = c.submit(LONG)
+            c.wait_progress()
+            name, err = c.end(15)
+            assert name == EVENTS["ERROR"] and err["code"] == ERROR_CODES["TIMEOUT"] and err["job"] == ack["job"]
+            assert "2 s limit" in err["message"]
+            assert any(worker_lines(cluster, rf"job {ack['job']} timeout").values())
+        finally:
+            c.close()
+
+
 def test_a_killed_worker_ends_its_job_with_worker_lost_and_the_other_goes_on(cluster):
     c = Client(cluster.webs[0].url)
     try:
