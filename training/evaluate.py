@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from app.engine.adam import adam_step  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
 from training import data, export, face_features, reporting  # noqa: E402
 from training.cli import command  # noqa: E402
@@ -125,15 +126,11 @@ def project(model, targets, restarts=16, steps=500, lr=PROJECTION_LR, seed=0, ch
     generate = model.generate
 
     @tf.function
-    def adam_step(z, m, v, t, y):
+    def descend(z, m, v, t, y):
         with tf.GradientTape() as tape:
             tape.watch(z)
             loss = tf.reduce_sum(tf.reduce_mean(tf.square(generate(z)[0] - y), axis=[1, 2, 3]))
-        g = tape.gradient(loss, z)
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * tf.square(g)
-        step = lr * tf.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-        return tf.clip_by_value(z - step * m / (tf.sqrt(v) + 1e-8), low, high), m, v
+        return adam_step(z, tape.gradient(loss, z), m, v, t, lr, low, high)
 
     best = []
     for i in range(0, len(targets), chunk):
@@ -142,7 +139,7 @@ def project(model, targets, restarts=16, steps=500, lr=PROJECTION_LR, seed=0, ch
         m = v = tf.zeros_like(z)
         y_t = tf.constant(y)
         for t in range(1, steps + 1):
-            z, m, v = adam_step(z, m, v, tf.constant(float(t)), y_t)
+            z, m, v = descend(z, m, v, tf.constant(float(t)), y_t)
         scores = psnr(generate(z)[0].numpy(), y).reshape(-1, restarts)
         best.append(scores.max(1))
     return np.concatenate(best)

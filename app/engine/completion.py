@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from app.engine import alternatives
+from app.engine.adam import adam_step
 from app.engine.blend import poisson_blend
 from app.engine.driver import drive
 from app.engine.imageio import to_uint8
@@ -31,7 +32,6 @@ from app.engine.masks import check_inputs, importance_weights
 from app.engine.params import CompletionParams
 from app.engine.schedule import EarlyStopper, chunk_length, halving_steps, survivors
 
-ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 
 class SearchState(NamedTuple):
@@ -161,10 +161,7 @@ class Completer:
                 objective = tf.reduce_sum(self.losses(z, problem)[0].total)
             g = tape.gradient(objective, z) * problem.free
             t = t + 1.0
-            m = ADAM_B1 * m + (1.0 - ADAM_B1) * g
-            v = ADAM_B2 * v + (1.0 - ADAM_B2) * tf.square(g)
-            step = problem.lr * (m / (1.0 - ADAM_B1 ** t)) / (tf.sqrt(v / (1.0 - ADAM_B2 ** t)) + ADAM_EPS)
-            return i + 1, tf.clip_by_value(z - step, -1.0, 1.0), m, v, t
+            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t)
 
         _, *after = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *state))
         state = SearchState(*after)

@@ -22,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.engine import imageio  # noqa: E402
+from app.engine.adam import adam_step  # noqa: E402
 from app.engine.commands import ArgumentParser, run_command  # noqa: E402
 from app.engine.driver import Frame, Outcome, drive  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
@@ -165,10 +166,7 @@ class Projector:
                 errors = tf.reduce_mean(tf.square(model.generate(z)[0] - target[None]), axis=(1, 2, 3))
                 total = tf.reduce_sum(errors)   # candidates are independent: each gets its own gradient
             g = tape.gradient(total, z) * self.free
-            m = 0.9 * m + 0.1 * g
-            v = 0.999 * v + 0.001 * tf.square(g)
-            z = tf.clip_by_value(z - lr * (m / (1 - 0.9 ** t)) / (tf.sqrt(v / (1 - 0.999 ** t)) + 1e-8), -1.0, 1.0)
-            return z, m, v, errors
+            return (*adam_step(z, g, m, v, t, lr), errors)
 
         self._step = step
 

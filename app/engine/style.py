@@ -34,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from app.engine import imageio  # noqa: E402
+from app.engine.adam import adam_step  # noqa: E402
 from app.engine.commands import ArgumentParser, run_command  # noqa: E402
 from app.engine.driver import Frame, Outcome, Reporter, StepCost, drive  # noqa: E402
 from app.engine.features import load_features  # noqa: E402
@@ -161,10 +162,10 @@ class Stylist:
             with tf.GradientTape() as tape:
                 losses = self.losses(x, targets, content_layer, weights)
             g = tape.gradient(losses["total"], x)
-            m.assign(0.9 * m + 0.1 * g)                  # Adam, beta = (0.9, 0.999)
-            v.assign(0.999 * v + 0.001 * tf.square(g))
-            m_hat, v_hat = m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)
-            x.assign(tf.clip_by_value(x - params.lr * m_hat / (tf.sqrt(v_hat) + 1e-8), -1.0, 1.0))
+            new_x, new_m, new_v = adam_step(x, g, m, v, t, params.lr)
+            x.assign(new_x)
+            m.assign(new_m)
+            v.assign(new_v)
             return losses
 
         reporter = Reporter(report_every)
