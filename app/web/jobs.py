@@ -187,12 +187,9 @@ class JobManager:
             address = self.clients[sid]
         job = Job(sid, request, address, self.cost(request), **({"id": job_id} if job_id else {}))
         if job.cost > self.max_job_seconds:
-            what = (f"{request.params.steps} steps x {request.params.restarts} restarts"
-                    if request.kind == "complete" else f"this {request.kind}")
             raise Refused(ERROR_CODES["TOO_COSTLY"],
-                          f"{what} would take about {job.cost:.0f} s; the limit is {self.max_job_seconds:g} s: "
-                          "use fewer steps" + (" or restarts" if request.kind == "complete" else
-                                               " or a smaller image"))
+                          f"this {TASKS[request.kind].title} would take about {job.cost:.0f} s; the limit is "
+                          f"{self.max_job_seconds:g} s: {TASKS[request.kind].cheaper}")
         return job
 
     def submit(self, sid, request, job_id=None, since=None, payload=None):

@@ -23,6 +23,8 @@ class Task:
     start: object      # (request, registry, stop) -> generator of reports, returning its result
     report: object     # report -> {step, steps, losses, image: (H, W, C) uint8}
     finish: object     # (request, result, registry) -> the done payload's own keys (blocking work)
+    title: str = "job"                 # what the user calls a job of this kind, in messages
+    cheaper: str = "use fewer steps"   # how to make it cost less, for `too_costly`
 
 
 # -- complete ---------------------------------------------------------------------
@@ -116,13 +118,13 @@ def _project_finish(req, outcome, registry):
 
 TASKS = {
     "complete": Task(EVENTS["COMPLETE"], validation.parse_complete, _complete_cost, _complete_start,
-                     _complete_report, _complete_finish),
+                     _complete_report, _complete_finish, title="completion", cheaper="use fewer steps or restarts"),
     "dream": Task(EVENTS["DREAM"], validation.parse_dream, _dream_cost, _dream_start,
-                  _frame_report, _outcome_finish),
+                  _frame_report, _outcome_finish, title="dream", cheaper="use fewer steps or octaves, or a smaller image"),
     "style": Task(EVENTS["STYLE"], validation.parse_style, _style_cost, _style_start,
-                  _frame_report, _outcome_finish),
+                  _frame_report, _outcome_finish, title="style transfer", cheaper="use fewer steps or a smaller size"),
     "morph": Task(EVENTS["MORPH"], latent_requests.parse_morph, _morph_cost, _morph_start,
-                  _frame_report, _morph_finish),
+                  _frame_report, _morph_finish, title="morph", cheaper="use fewer frames"),
     "project": Task(EVENTS["PROJECT"], latent_requests.parse_project, _project_cost, _project_start,
-                    _frame_report, _project_finish),
+                    _frame_report, _project_finish, title="projection", cheaper="use fewer steps or restarts"),
 }

@@ -142,7 +142,8 @@ def test_a_lab_job_past_the_cost_ceiling_is_refused(make_app):
     for params in ({"steps": 1000, "size": 64}, {"steps": 60, "size": 256}):
         ack = sio.emit(EVENTS["STYLE"], style_payload(params=params), callback=True)
         assert ack["error"]["code"] == ERROR_CODES["TOO_COSTLY"], params
-        assert "this style would take" in ack["error"]["message"]
+        assert "this style transfer would take" in ack["error"]["message"]
+        assert "smaller size" in ack["error"]["message"]
     sio.disconnect()
 
 
