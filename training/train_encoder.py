@@ -21,7 +21,7 @@ adapts to a further-trained G much faster than from scratch.
 runs/NAME-encoder/
     checkpoint/{encoder.weights.h5, optimizer.npz, state.json}
     log.csv, tensorboard/     loss, pixel_l1, z_mse per step
-    samples/step_XXXXXXX.png  rows of masked input, G(E(x)), truth
+    samples/step_XXXXXXX.png  rows of masked input, G(E(x)), truth (progress.gif animates them)
 """
 import argparse
 import hashlib
@@ -142,9 +142,11 @@ def restore(run_dir, trainer):
 
 
 def save_preview(trainer, images, masks, path):
-    """Rows of PREVIEW: masked input (hole grey), E's guess, truth."""
+    """Rows of PREVIEW: masked input (hole grey), E's guess, truth; and progress.gif of every preview so far."""
     masked = images * masks
     reporting.save_grid(np.concatenate([masked, trainer.guess(images, masks), images]), path, cols=PREVIEW)
+    samples = os.path.dirname(path)
+    reporting.save_progress_gif(samples, os.path.join(os.path.dirname(samples), "progress.gif"))
 
 
 def train(args):

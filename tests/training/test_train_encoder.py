@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 import tensorflow as tf
 
 from app.engine.model import load_model
@@ -43,6 +44,8 @@ def test_training_changes_weights_stays_finite_and_resumes(tiny_copy, tmp_path):
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4]
     assert all(np.isfinite(float(v)) for r in rows[1:] for v in r.split(",")[1:])
     assert sorted(os.listdir(out / "samples")) == ["step_0000002.png", "step_0000004.png"]
+    with Image.open(out / "progress.gif") as gif:
+        assert gif.n_frames == 2, "progress.gif animates every grid of the run, the resumed part too"
 
 
 def test_init_starts_from_another_runs_weights(tiny_copy, tmp_path):

@@ -37,6 +37,8 @@ def test_resume_continues_the_step_count(tmp_path):
     assert rows[0] == "step,d_loss,g_loss,d_acc"
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4]
     assert sorted(os.listdir(out / "samples")) == ["step_0000002.png", "step_0000004.png"]
+    with Image.open(out / "progress.gif") as gif:
+        assert gif.n_frames == 2, "progress.gif animates every grid of the run, the resumed part too"
     assert (out / "losses.png").exists() and os.listdir(out / "tensorboard")
 
 
