@@ -67,7 +67,8 @@ class Worker:
 
         self.name = name
         self.queue = broker.SharedQueue(broker.connect(broker_url))
-        self.emitter = SocketIO(message_queue=broker_url)   # write-only: emits reach the web processes' clients
+        # write-only: what it emits reaches the web processes' clients through Redis
+        self.emitter = SocketIO(message_queue=broker_url, client_manager=broker.message_queue(broker_url, True))
         self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
         self.max_bytes = min(Config.MAX_IMAGE_BYTES, Config.MAX_SOCKET_BYTES)
         self.max_pixels = Config.MAX_IMAGE_PIXELS
@@ -81,23 +82,24 @@ class Worker:
             return
         log.info("job %s started: %s for client %s", job_id, fields["kind"], fields["sid"])
         with Heartbeat(self.queue, job_id, self.name):
-            self._run(job_id, fields["sid"], fields["kind"], float(fields["time_limit"]),
-                      broker.decode_payload(fields["payload"]))
+            self._run(job_id, fields)
 
-    def _run(self, job_id, sid, kind, time_limit, payload):
+    def _run(self, job_id, fields):
         import redis
 
         from app.engine import imageio
         from app.engine.driver import drive
+        from app.web.broker import decode_payload
         from app.web.protocol import ERROR_CODES, EVENTS
         from app.web.tasks import TASKS
         from app.web.validation import RequestError
 
-        task, started, why = TASKS[kind], time.monotonic(), []
+        sid, kind, started, why = fields["sid"], fields["kind"], time.monotonic(), []
+        time_limit = float(fields["time_limit"])
 
-        def stop():   # between chunks: asked to stop, or past the time limit
+        def stop():   # between chunks: asked to stop (or ended elsewhere), or past the time limit
             try:
-                reason = self.queue.cancel_reason(job_id)
+                reason = self.queue.stop_reason(job_id)
             except redis.RedisError:
                 reason = "the job queue became unavailable"
             if reason:
@@ -105,12 +107,13 @@ class Worker:
             return bool(reason) or time.monotonic() - started > time_limit
 
         def report(progress):
-            shown = task.report(progress)
+            shown = TASKS[kind].report(progress)
             shown["image"] = imageio.encode_png(shown["image"])
             self.emitter.emit(EVENTS["PROGRESS"], {"job": job_id, **shown}, to=sid)
 
         try:
-            req = task.parse(payload, self.registry, self.max_bytes, self.max_pixels)
+            task = TASKS[kind]
+            req = task.parse(decode_payload(fields["payload"]), self.registry, self.max_bytes, self.max_pixels)
             result = drive(task.start(req, self.registry, stop), report)
             if not result.cancelled:
                 done = task.finish(req, result, self.registry)

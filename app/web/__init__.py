@@ -34,9 +34,14 @@ def create_app(config=None, registry=None):
 
     registry = registry or Registry(app.config["MODELS_DIR"], warm_up=app.config["WARM_UP"])
     cfg = app.config
-    # with a broker, workers in other processes emit to this process's clients through it
+    # with a broker, workers in other processes emit to this process's clients through Redis;
+    # client_manager is always passed, so an app never inherits another app's manager
+    manager = None
+    if cfg["BROKER"]:
+        from app.web.broker import message_queue
+        manager = message_queue(cfg["BROKER"])
     socketio.init_app(app, async_mode=cfg["ASYNC_MODE"], cors_allowed_origins=cfg["CORS_ORIGINS"],
-                      max_http_buffer_size=cfg["MAX_SOCKET_BYTES"], message_queue=cfg["BROKER"])
+                      max_http_buffer_size=cfg["MAX_SOCKET_BYTES"], client_manager=manager)
     guard_packets(socketio)
     limits = dict(max_queue=cfg["MAX_QUEUE"], time_limit=cfg["JOB_TIME_LIMIT"], async_mode=cfg["ASYNC_MODE"],
                   max_job_seconds=cfg["MAX_JOB_SECONDS"], max_queue_seconds=cfg["MAX_QUEUE_SECONDS"],

@@ -25,7 +25,7 @@ def _error(code, message, job=None):
     payload = {"code": code, "message": message}
     if job:
         payload["job"] = job
-    socketio.emit(EVENTS["ERROR"], payload, to=request.sid)
+    socketio.emit(EVENTS["ERROR"], payload, to=request.sid, ignore_queue=True)   # our own client: never via Redis
 
 
 def _refuse(code, message, job):

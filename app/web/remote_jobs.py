@@ -16,9 +16,11 @@ A watcher task polls the shared state of this process's jobs every `poll`
 seconds: that is how it learns that a job has ended (to free the client's slot),
 that its position changed, or that its worker stopped beating.
 """
+import collections
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 
@@ -31,7 +33,8 @@ from app.web.protocol import ERROR_CODES, EVENTS
 log = logging.getLogger(__name__)
 
 OUTAGE_GRACE = 3.0      # seconds the queue may be unreachable before this process gives up its jobs
-RUN_GRACE = 30.0        # seconds past its time limit before a running job is called lost even if it beats
+RUN_GRACE = 30.0        # seconds past its time limit before a running job is stopped here, beating or not
+SWEEP_EVERY = 5.0       # seconds between sweeps of entries nobody will end (see broker._SWEEP)
 
 
 class RemoteJobManager(JobManager):
@@ -46,7 +49,13 @@ class RemoteJobManager(JobManager):
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.tracked = {}        # job id -> Job admitted here and not yet ended
         self.positions = {}      # job id -> the last position sent to its client
+        self.abandoned = set()   # ids of jobs given up during an outage, to end in Redis when it is back
+        self.submitting = collections.defaultdict(threading.Lock)   # sid -> one submit at a time
         self.outage_since = None
+        self.recovered_at = float("-inf")
+        self.swept_at = float("-inf")
+        # the longest a job may wait: the queue's worth of work, then its own run
+        self.max_wait = self.max_queue_seconds + self.time_limit + RUN_GRACE
 
     def start(self):
         with self.lock:
@@ -62,6 +71,11 @@ class RemoteJobManager(JobManager):
     def stop(self):
         self.stopping = True
 
+    def disconnect(self, sid):
+        super().disconnect(sid)
+        with self.lock:
+            self.submitting.pop(sid, None)
+
     def stats(self):
         try:
             shared = self.queue.counts()
@@ -73,24 +87,63 @@ class RemoteJobManager(JobManager):
     # -- admission ----------------------------------------------------------------------
 
     def submit(self, sid, request, job_id=None, since=None, payload=None):
-        """Admit a job into the shared queue and hand its id to the workers; returns
-        (job, position). Raises Refused: the client's own limits as in the embedded
-        mode, `busy` from the shared queue's limits, `unavailable` without Redis."""
+        """Admit a job into the shared queue in place of the client's previous one and hand
+        its id to the workers; returns (job, position). Raises Refused: the client's own
+        limits as in the embedded mode, `busy` from the shared queue's limits,
+        `unavailable` without Redis. A refused job leaves the previous one as it was."""
         self.start()
         job = self.checked_job(sid, request, job_id, since)
         with self.lock:
+            one_at_a_time = self.submitting[sid]
+        with one_at_a_time:
+            old = self._reserve(sid, job, since)
+            try:
+                position, replaced = self._admit(job, old, payload)
+            except Refused:
+                self._release(sid, job, old)
+                raise
+        if old is not None:
+            if replaced:                 # it left the queue in the same step the new one joined it
+                old.cancel_reason = old.cancel_reason or "replaced by a newer job"
+                self._end_cancelled(old)
+            else:                        # running (or ended): its worker stops it
+                self._cancel_job(old, "replaced by a newer job")
+        if job.cancel_reason is not None or sid not in self.clients:   # cancelled while it was admitted
+            self._cancel_job(job, job.cancel_reason or "the client disconnected")
+        else:
+            self._emit(EVENTS["QUEUED"], {"job": job.id, "position": position}, sid)
+        return job, position
+
+    def _reserve(self, sid, job, since):
+        """Make `job` the client's before any I/O, so a cancel finds it and the address's
+        count includes it; returns the job it replaces (None if none)."""
+        with self.lock:
             self._still_wanted(sid, since)
             old = self.active.get(sid)
+            if old is not None and old.finished:
+                old = None
             mine = sum(j.address == job.address for j in self.active.values() if j is not old)
-        if mine >= self.max_jobs_per_address:
-            raise Refused(ERROR_CODES["CLIENT_LIMIT"],
-                          f"your address already has {mine} jobs; the limit is {self.max_jobs_per_address}")
-        if old is not None:
-            self._cancel_job(old, "replaced by a newer job")
-        fields = {"kind": request.kind, "sid": sid, "address": job.address, "web": self.name,
+            if mine >= self.max_jobs_per_address:
+                raise Refused(ERROR_CODES["CLIENT_LIMIT"],
+                              f"your address already has {mine} jobs; the limit is {self.max_jobs_per_address}")
+            self.active[sid] = job
+            return old
+
+    def _release(self, sid, job, old):
+        with self.lock:
+            if self.active.get(sid) is job:
+                if old is not None and not old.finished:
+                    self.active[sid] = old
+                else:
+                    del self.active[sid]
+
+    def _admit(self, job, old, payload):
+        """Into Redis, then to the workers; returns (position, whether `old` was replaced)."""
+        fields = {"kind": job.request.kind, "sid": job.sid, "address": job.address, "web": self.name,
                   "time_limit": f"{self.time_limit:g}", "payload": broker.encode_payload(payload)}
         try:
-            code, value = self.queue.admit(job.id, job.cost, fields, self.max_queue, self.max_queue_seconds)
+            code, value, replaced = self.queue.admit(job.id, job.cost, fields, self.max_queue,
+                                                     self.max_queue_seconds, replacing=old.id if old else None)
         except redis.RedisError as exc:
             log.warning("job %s refused: the job queue is unreachable (%s)", job.id, exc)
             raise Refused(ERROR_CODES["UNAVAILABLE"], "the job queue is unavailable; try again shortly") from None
@@ -100,20 +153,19 @@ class RemoteJobManager(JobManager):
             raise Refused(ERROR_CODES["BUSY"], f"the server is busy: the queue holds about {value} s of work; "
                           "try again shortly")
         with self.lock:
-            self.active[sid] = job
             self.tracked[job.id] = job
             self.positions[job.id] = value
-            gone = sid not in self.clients
         try:
             self.celery.send_task(broker.TASK, args=[job.id], queue=broker.CELERY_QUEUE)
         except Exception as exc:   # kombu's errors vary by transport
             log.warning("job %s could not be sent to the workers: %s", job.id, exc)
-            self._cancel_job(job, "the job queue is unavailable")
+            self._end_here(job.id, "unavailable")
+            self._forget(job)
+            if replaced:
+                old.cancel_reason = old.cancel_reason or "replaced by a newer job"
+                self._end_cancelled(old)
             raise Refused(ERROR_CODES["UNAVAILABLE"], "the job queue is unavailable; try again shortly") from None
-        if gone:
-            self._cancel_job(job, "the client disconnected")
-        self._emit(EVENTS["QUEUED"], {"job": job.id, "position": value}, sid)
-        return job, value
+        return value, replaced
 
     def _cancel_job(self, job, reason, already_dequeued=False):
         """Dequeue a waiting job (ended here) or ask its worker to stop it (ended there)."""
@@ -125,9 +177,19 @@ class RemoteJobManager(JobManager):
         try:
             result = self.queue.cancel(job.id, job.cancel_reason)
         except redis.RedisError:
-            result = "dequeued"     # the queue is gone, and the job with it: end it here
+            self.abandoned.add(job.id)
+            result = "dequeued"     # the queue is unreachable: end the job here, and in Redis when it is back
         if result == "dequeued":
             self._end_cancelled(job)
+
+    def _end_here(self, job_id, outcome):
+        """End a job in Redis from this process (its worker, if any, stops at its next chunk);
+        True if this call ended it. Remembered for later if Redis is unreachable."""
+        try:
+            return self.queue.finish(job_id, outcome)
+        except redis.RedisError:
+            self.abandoned.add(job_id)
+            return False
 
     # -- following the shared state -----------------------------------------------------
 
@@ -162,49 +224,88 @@ class RemoteJobManager(JobManager):
             self.queue.web_heartbeat(self.name)
             states = self.queue.states(jobs) if jobs else {}
         except redis.RedisError as exc:
-            now = time.monotonic()
-            if self.outage_since is None:
-                self.outage_since = now
-                log.warning("the job queue is unreachable: %s", exc)
-            elif now - self.outage_since > OUTAGE_GRACE:
-                for job in jobs.values():
-                    self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
-                                                        "message": "the job queue became unavailable; try again"})
-            return
+            return self._unreachable(jobs, exc)
         if self.outage_since is not None:
-            log.warning("the job queue is reachable again")
-            self.outage_since = None
+            self._reachable()
+        now = time.monotonic()
+        if now - self.swept_at > SWEEP_EVERY:
+            self.swept_at = now
+            swept = self.queue.sweep()
+            if swept:
+                log.warning("dropped %d stranded jobs from the shared queue", swept)
         for job_id, state in states.items():
             self._follow(jobs[job_id], state)
 
+    def _unreachable(self, jobs, exc):
+        now = time.monotonic()
+        if self.outage_since is None:
+            self.outage_since = now
+            log.warning("the job queue is unreachable: %s", exc)
+        elif now - self.outage_since > OUTAGE_GRACE:
+            for job in jobs.values():
+                self.abandoned.add(job.id)
+                self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
+                                                    "message": "the job queue became unavailable; try again"},
+                             outcome="unavailable")
+
+    def _reachable(self):
+        """The queue is back: end in Redis the jobs given up meanwhile (so that a worker
+        still on one stops it), and give heartbeats a full TTL to show up again."""
+        log.warning("the job queue is reachable again")
+        self.outage_since, self.recovered_at = None, time.monotonic()
+        for job_id in list(self.abandoned):
+            self.abandoned.discard(job_id)
+            self._end_here(job_id, "unavailable")
+
     def _follow(self, job, state):
         if state.final is not None:
-            if state.end is not None:         # a worker ended it: send what it left
-                event, payload = state.end
-                return self._finish(job, event, {k: v for k, v in payload.items() if k != "job"},
-                                    outcome=state.final)
-            if state.final == "orphaned":     # this process looked gone to a worker (an outage)
-                return self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
-                                                           "message": "the job queue lost track of this job; try again"})
-            return self._forget(job)          # this process ended it (and said so)
+            return self._ended(job, state)
         if state.position is not None:
-            if self.positions.get(job.id) != state.position:
+            if state.waiting_for is not None and state.waiting_for > self.max_wait:
+                if self._end_here(job.id, "unavailable"):
+                    self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
+                                                        "message": "no worker has taken this job; try again later"},
+                                 outcome="unavailable")
+            elif self.positions.get(job.id) != state.position:
                 self.positions[job.id] = state.position
                 self._emit(EVENTS["QUEUED"], {"job": job.id, "position": state.position}, job.sid)
             return
-        if state.running is not None:
-            overdue = time.time() - state.running > self.time_limit + RUN_GRACE
-            if state.alive and not overdue:
+        if state.running_for is not None:
+            settled = time.monotonic() - self.recovered_at > broker.HEARTBEAT_TTL + 1.0
+            lost = not state.alive and settled
+            overdue = state.running_for > self.time_limit + RUN_GRACE
+            if not (lost or overdue):
                 return
-            outcome, message = (("lost", "the worker running this job stopped; try again") if not state.alive else
-                                ("timeout", f"the job ran past the {self.time_limit:g} s limit; try fewer steps"))
-            if self.queue.finish(job.id, outcome):
-                if outcome == "timeout":
-                    self.queue.cancel(job.id, "past its time limit")
-                self._finish(job, EVENTS["ERROR"], {
-                    "code": ERROR_CODES["WORKER_LOST" if outcome == "lost" else "TIMEOUT"], "message": message},
-                    outcome=outcome)
+            outcome, code, message = (
+                ("lost", "WORKER_LOST", "the worker running this job stopped; try again") if lost else
+                ("timeout", "TIMEOUT", f"the job ran past the {self.time_limit:g} s limit; try fewer steps"))
+            if self._end_here(job.id, outcome):    # its worker, if alive, stops at its next chunk
+                self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES[code], "message": message}, outcome=outcome)
             return
         if not state.known:   # Redis lost its data (restarted without persistence)
+            self._end_here(job.id, "unavailable")    # so that a worker still on it stops
             self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
-                                                "message": "the job queue was restarted and lost this job; try again"})
+                                                "message": "the job queue was restarted and lost this job; try again"},
+                         outcome="unavailable")
+
+    def _ended(self, job, state):
+        """Its final is set: send its end, if this process has not already."""
+        if state.end is not None:             # a worker ended it: send what it left
+            event, payload = state.end
+            self._finish(job, event, {k: v for k, v in payload.items() if k != "job"}, outcome=state.final)
+            try:
+                self.queue.delivered(job.id)
+            except redis.RedisError:
+                pass
+        elif state.final == "cancelled":      # dequeued by a cancel whose caller has not said so yet
+            self._end_cancelled(job)
+        elif state.final == "orphaned":       # this process looked gone (an outage) or was swept
+            self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
+                                                "message": "the job queue lost track of this job; try again"},
+                         outcome="unavailable")
+        elif state.final == "lost":           # swept as lost
+            self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["WORKER_LOST"],
+                                                "message": "the worker running this job stopped; try again"},
+                         outcome="lost")
+        else:                                 # this process ended it, and has said so
+            self._forget(job)

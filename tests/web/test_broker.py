@@ -22,9 +22,11 @@ def queue():
         yield q
 
 
-def admit(q, job_id, cost=1.0, max_queue=3, max_seconds=100.0, web="web-a"):
-    return q.admit(job_id, cost, {"kind": "complete", "sid": f"sid-{job_id}", "web": web, "payload": "{}",
-                                  "time_limit": "30"}, max_queue, max_seconds)
+def admit(q, job_id, cost=1.0, max_queue=3, max_seconds=100.0, web="web-a", replacing=None):
+    code, value, replaced = q.admit(job_id, cost, {"kind": "complete", "sid": f"sid-{job_id}", "web": web,
+                                                   "payload": "{}", "time_limit": "30"},
+                                    max_queue, max_seconds, replacing)
+    return (code, value, replaced) if replacing else (code, value)
 
 
 def test_admission_counts_the_whole_queue_and_its_work(queue):
@@ -43,7 +45,7 @@ def test_a_job_is_claimed_once_and_ends_once(queue):
     assert queue.claim("a", "w0") is not None
     assert queue.claim("a", "w1") is None, "a second worker (a redelivered task) does not run it again"
     state = queue.states(["a"])["a"]
-    assert state.running and state.alive and state.position is None and state.final is None
+    assert state.running_for is not None and state.alive and state.position is None and state.final is None
     assert queue.finish("a", "done") is True
     assert queue.finish("a", "lost") is False, "only the first end is sent"
     assert queue.states(["a"])["a"].final == "done"
@@ -56,11 +58,42 @@ def test_cancelling_a_waiting_job_dequeues_it_and_a_running_one_is_signalled(que
     assert queue.claim("b", "w0") is None, "a worker never runs a job cancelled while it waited"
     assert queue.states(["a"])["a"].position == 0
     queue.claim("a", "w0")
-    assert queue.cancel_reason("a") is None
+    assert queue.stop_reason("a") is None
     assert queue.cancel("a", "the client disconnected") == "signalled"
-    assert queue.cancel_reason("a") == "the client disconnected"
+    assert queue.stop_reason("a") == "the client disconnected"
     queue.finish("a", "cancelled")
     assert queue.cancel("a", "again") == "over"
+
+
+def test_a_job_ended_by_its_web_process_tells_its_worker_to_stop(queue):
+    admit(queue, "a")
+    queue.claim("a", "w0")
+    assert queue.finish("a", "lost") is True, "the web process gave it up"
+    assert queue.stop_reason("a"), "the worker, still alive after all, stops at its next chunk"
+    assert queue.finish("a", "done", "done", {"image": b"png"}) is False, "and its end is not sent twice"
+    assert queue.counts() == {"waiting": 0, "running": 0}
+
+
+def test_a_replacement_takes_the_waiting_jobs_place_only_if_admitted(queue):
+    admit(queue, "a")
+    admit(queue, "b")
+    admit(queue, "c")                                   # full: 3 waiting
+    assert admit(queue, "d", replacing="c") == (0, 2, True), "c's place, not a fourth slot"
+    assert queue.states(["c"])["c"].final == "cancelled" and queue.claim("c", "w0") is None
+    assert admit(queue, "e", cost=99.0, replacing="d") == (2, 2, False), "refused: d stays"
+    assert queue.states(["d"])["d"].position == 2
+    queue.claim("a", "w0")
+    assert admit(queue, "f", replacing="a") == (0, 3, False), "a running job is not replaced in the queue"
+
+
+def test_stranded_entries_are_swept(queue):
+    admit(queue, "a", web="web-gone")                   # its web process died before a worker came
+    admit(queue, "b")
+    queue.claim("b", "w0")
+    queue.redis.delete(broker.alive_key("b"), broker.web_key("web-a"))   # worker and web process both died
+    assert queue.sweep() == 2
+    assert queue.counts() == {"waiting": 0, "running": 0}
+    assert queue.states(["a", "b"])["a"].final == "orphaned"
 
 
 def test_a_dead_workers_heartbeat_lapses(queue, monkeypatch):
@@ -70,7 +103,7 @@ def test_a_dead_workers_heartbeat_lapses(queue, monkeypatch):
     assert queue.states(["a"])["a"].alive
     time.sleep(0.5)
     state = queue.states(["a"])["a"]
-    assert state.running and not state.alive, "no beat for longer than the TTL: the web process calls it lost"
+    assert state.running_for >= 0.5 and not state.alive, "no beat for longer than the TTL: the web process calls it lost"
 
 
 def test_a_job_whose_web_process_has_gone_is_not_run(queue):
