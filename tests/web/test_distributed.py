@@ -224,7 +224,11 @@ def test_a_redis_outage_says_unavailable_and_the_web_processes_recover(cluster):
         refused = c.submit(SHORT)
         assert refused["error"]["code"] == ERROR_CODES["UNAVAILABLE"] and time.monotonic() - asked < 10
         cluster.redis.start()              # back, and empty
-        time.sleep(1)                      # the web processes' next poll finds it
+        deadline = time.monotonic() + 15   # the worker that ran it has stopped it, not carried on
+        while not any(worker_lines(cluster, rf"job {ack['job']}(: the job queue is unreachable| cancelled)").values()):
+            assert time.monotonic() < deadline, "a worker is still on a job its client was told is over"
+            time.sleep(0.2)
+        time.sleep(1)                      # the web processes' next poll finds Redis back
         ack = c.submit(SHORT)
         assert "error" not in ack, ack
         # it waits in the queue until a worker's Celery consumer has reconnected (it retries
