@@ -137,7 +137,8 @@ def summarise(out, runs):
         g["runs"].append(name)
         g["metrics"].append(m)
     rows = []
-    for (share, arch, d), g in sorted(groups.items(), key=lambda kv: (-kv[0][0], ARCHS.index(kv[0][1]) if kv[0][1] in ARCHS else 9, kv[0][2])):
+    order = lambda key: (-key[0], ARCHS.index(key[1]), D_KINDS.index(key[2]))  # noqa: E731
+    for (share, arch, d), g in sorted(groups.items(), key=lambda kv: order(kv[0])):
         ms = g["metrics"]
         last = lambda col: [float(m[col][-1]) for m in ms]  # noqa: E731
         sec_per_step = [seconds_per_step(m) for m in ms]
@@ -183,7 +184,8 @@ def plot_metric(out, runs, metric, title, ylabel, shares, archs):
             if r == len(shares) - 1:
                 ax.set_xlabel("step", fontsize=8)
             ax.tick_params(labelsize=7)
-            ax.legend(fontsize=7)
+            if ax.lines:
+                ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     path = os.path.join(out, "plots", f"{metric}.png")
