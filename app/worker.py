@@ -89,21 +89,28 @@ class Worker:
 
         from app.engine import imageio
         from app.engine.driver import drive
+        from app.web import broker
         from app.web.broker import decode_payload
         from app.web.protocol import ERROR_CODES, EVENTS
         from app.web.tasks import TASKS
         from app.web.validation import RequestError
 
-        sid, kind, started, why = fields["sid"], fields["kind"], time.monotonic(), []
+        sid, kind, started = fields["sid"], fields["kind"], time.monotonic()
         time_limit = float(fields["time_limit"])
+        why, unreachable = [], []     # (code, message) of a stop; when Redis first failed to answer
 
         def stop():   # between chunks: asked to stop (or ended elsewhere), or past the time limit
             try:
                 reason = self.queue.stop_reason(job_id)
+                unreachable.clear()
             except redis.RedisError:
-                reason = "the job queue became unavailable"
+                unreachable[:] = unreachable or [time.monotonic()]
+                if time.monotonic() - unreachable[0] < broker.OUTAGE_GRACE:
+                    return False       # a blip: carry on
+                why.append((ERROR_CODES["UNAVAILABLE"], "the job queue became unavailable; try again"))
+                return True
             if reason:
-                why.append(reason)
+                why.append((ERROR_CODES["CANCELLED"], reason))
             return bool(reason) or time.monotonic() - started > time_limit
 
         def report(progress):
@@ -120,8 +127,9 @@ class Worker:
                 return self.end(job_id, sid, "done", EVENTS["DONE"],
                                 {**done, "seconds": round(time.monotonic() - started, 3)})
             if why:
-                return self.end(job_id, sid, "cancelled", EVENTS["ERROR"],
-                                {"code": ERROR_CODES["CANCELLED"], "message": why[-1]})
+                code, message = why[-1]
+                return self.end(job_id, sid, "cancelled" if code == ERROR_CODES["CANCELLED"] else "unavailable",
+                                EVENTS["ERROR"], {"code": code, "message": message})
             return self.end(job_id, sid, "timeout", EVENTS["ERROR"], {
                 "code": ERROR_CODES["TIMEOUT"], "message": f"the job ran past the {time_limit:g} s limit; try fewer steps"})
         except RequestError as exc:

@@ -32,6 +32,7 @@ JOB_TTL = 6 * 3600         # seconds a job's record outlives its admission
 FINAL_TTL = 3600
 DELIVERED_TTL = 60         # seconds a final stays once its web process has sent it
 HEARTBEAT_TTL = 3.0        # a running job whose worker has not beaten for this long is lost
+OUTAGE_GRACE = 3.0         # seconds Redis may be unreachable before a job is given up (web process and worker)
 WEB_TTL = 10.0             # a web process silent for this long has gone
 CONNECT_TIMEOUT = 2.0      # seconds: a queue that does not answer is "unavailable", never a hang
 VISIBILITY_TIMEOUT = 300  # seconds before Celery hands an unacknowledged job id out again
@@ -65,7 +66,7 @@ def web_key(name):
 # KEYS: waiting, running, cost, job, old job's final, old job; ARGV: id, cost, max_queue,
 # max_queue_seconds, job ttl, old id ('' = none), final ttl, then field, value, ...
 # The client's previous job (old), if still waiting, is replaced: it does not count against the
-# limits and leaves the queue, but only if the new job is admitted.
+# limits, and leaves the queue only if the new job is admitted, which then takes its place.
 # -> {0, position, replaced} admitted; {1, n, 0} the queue holds n jobs; {2, seconds, 0} that much work
 _ADMIT = """
 local old = ARGV[6]
@@ -78,6 +79,7 @@ local costs = redis.call('HGETALL', KEYS[3])
 for i = 1, #costs, 2 do if costs[i] ~= old then total = total + tonumber(costs[i + 1]) end end
 if n > 0 and total + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return {2, math.floor(total), 0} end
 local replaced = 0
+local order = old_waiting or redis.call('INCR', KEYS[1] .. ':order')   -- a replacement keeps its place
 if old_waiting then
   redis.call('ZREM', KEYS[1], old)
   redis.call('HDEL', KEYS[3], old)
@@ -85,7 +87,7 @@ if old_waiting then
   if redis.call('SET', KEYS[5], '{"outcome":"cancelled"}', 'NX', 'EX', tonumber(ARGV[7])) then replaced = 1 end
 end
 local now = redis.call('TIME')
-redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[1] .. ':order'), ARGV[1])
+redis.call('ZADD', KEYS[1], order, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[4], 'admitted', now[1] + now[2] / 1e6)
@@ -176,7 +178,6 @@ class JobState:
     final: str | None          # how it ended (its outcome), if it has
     end: tuple | None          # (event, payload) to send its client, if whoever ended it left one
     position: int | None       # jobs ahead of it (running ones included), if waiting
-    waiting_for: float | None  # seconds since it was admitted, if waiting
     running_for: float | None  # seconds since a worker claimed it, if one has
     alive: bool                # its worker beat recently
     known: bool                # Redis still has its record (False after Redis lost its data)
@@ -306,9 +307,10 @@ class SharedQueue:
         return int(self._sweep(keys=[WAITING, RUNNING, COST], args=[PREFIX, FINAL_TTL]))
 
     def states(self, job_ids):
-        """{job id: JobState} in one round trip."""
+        """{job id: JobState} in one round trip, read atomically (MULTI/EXEC: a job cannot
+        end between two of its reads and look unknown)."""
         ids = list(job_ids)
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=True)
         pipe.time()
         pipe.zcard(RUNNING)
         for job_id in ids:
@@ -326,7 +328,6 @@ class SharedQueue:
             states[job_id] = JobState(
                 final.get("outcome"), (final["event"], final["payload"]) if "event" in final else None,
                 None if rank is None else running + rank,
-                None if rank is None or admitted is None else now - float(admitted),
                 None if since is None else now - float(since), bool(alive), admitted is not None)
         return states
 

@@ -32,7 +32,6 @@ from app.web.protocol import ERROR_CODES, EVENTS
 
 log = logging.getLogger(__name__)
 
-OUTAGE_GRACE = 3.0      # seconds the queue may be unreachable before this process gives up its jobs
 RUN_GRACE = 30.0        # seconds past its time limit before a running job is stopped here, beating or not
 SWEEP_EVERY = 5.0       # seconds between sweeps of entries nobody will end (see broker._SWEEP)
 
@@ -54,8 +53,9 @@ class RemoteJobManager(JobManager):
         self.outage_since = None
         self.recovered_at = float("-inf")
         self.swept_at = float("-inf")
-        # the longest a job may wait: the queue's worth of work, then its own run
-        self.max_wait = self.max_queue_seconds + self.time_limit + RUN_GRACE
+        self.moved_at = {}       # job id -> when its position last changed (monotonic)
+        # a waiting job whose place has not moved for this long has no worker to take it
+        self.stuck_after = self.time_limit + RUN_GRACE
 
     def start(self):
         with self.lock:
@@ -101,6 +101,8 @@ class RemoteJobManager(JobManager):
                 position, replaced = self._admit(job, old, payload)
             except Refused:
                 self._release(sid, job, old)
+                if job.cancel_reason is not None and old is not None:   # a cancel or disconnect meanwhile
+                    self._cancel_job(old, job.cancel_reason)
                 raise
         if old is not None:
             if replaced:                 # it left the queue in the same step the new one joined it
@@ -155,15 +157,21 @@ class RemoteJobManager(JobManager):
         with self.lock:
             self.tracked[job.id] = job
             self.positions[job.id] = value
+            self.moved_at[job.id] = time.monotonic()
         try:
             self.celery.send_task(broker.TASK, args=[job.id], queue=broker.CELERY_QUEUE)
         except Exception as exc:   # kombu's errors vary by transport
             log.warning("job %s could not be sent to the workers: %s", job.id, exc)
             self._end_here(job.id, "unavailable")
-            self._forget(job)
             if replaced:
                 old.cancel_reason = old.cancel_reason or "replaced by a newer job"
                 self._end_cancelled(old)
+            with self.lock:      # ended without a word: the refusal below is its one error
+                ended = job.finished
+                job.finished = True
+                self._untrack(job.id)
+            if ended:            # a cancel meanwhile has already told the client it is over
+                return value, replaced
             raise Refused(ERROR_CODES["UNAVAILABLE"], "the job queue is unavailable; try again shortly") from None
         return value, replaced
 
@@ -202,8 +210,13 @@ class RemoteJobManager(JobManager):
             job.finished = True
             if self.active.get(job.sid) is job:
                 del self.active[job.sid]
-            self.tracked.pop(job.id, None)
-            self.positions.pop(job.id, None)
+            self._untrack(job.id)
+
+    def _untrack(self, job_id):
+        """Stop following a job (call under the lock)."""
+        self.tracked.pop(job_id, None)
+        self.positions.pop(job_id, None)
+        self.moved_at.pop(job_id, None)
 
     def _emit(self, event, payload, sid):
         # the client is this process's own: deliver here, not round the message queue
@@ -227,21 +240,37 @@ class RemoteJobManager(JobManager):
             return self._unreachable(jobs, exc)
         if self.outage_since is not None:
             self._reachable()
+        try:
+            self._end_abandoned()
+            self._sweep()
+        except redis.RedisError as exc:
+            log.warning("the job queue failed mid-poll: %s", exc)
+        for job_id, state in states.items():
+            self._follow(jobs[job_id], state)
+
+    def _sweep(self):
+        """Every SWEEP_EVERY s, but not while the web processes' heartbeats may still be
+        coming back after an outage (a sweep would take their jobs for orphans)."""
         now = time.monotonic()
-        if now - self.swept_at > SWEEP_EVERY:
+        if now - self.swept_at > SWEEP_EVERY and now - self.recovered_at > broker.WEB_TTL:
             self.swept_at = now
             swept = self.queue.sweep()
             if swept:
                 log.warning("dropped %d stranded jobs from the shared queue", swept)
-        for job_id, state in states.items():
-            self._follow(jobs[job_id], state)
+
+    def _end_abandoned(self):
+        """End in Redis the jobs given up here while it did not answer, so that a worker
+        still on one stops it."""
+        for job_id in list(self.abandoned):
+            self.queue.finish(job_id, "unavailable")
+            self.abandoned.discard(job_id)
 
     def _unreachable(self, jobs, exc):
         now = time.monotonic()
         if self.outage_since is None:
             self.outage_since = now
             log.warning("the job queue is unreachable: %s", exc)
-        elif now - self.outage_since > OUTAGE_GRACE:
+        elif now - self.outage_since > broker.OUTAGE_GRACE:
             for job in jobs.values():
                 self.abandoned.add(job.id)
                 self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
@@ -249,26 +278,26 @@ class RemoteJobManager(JobManager):
                              outcome="unavailable")
 
     def _reachable(self):
-        """The queue is back: end in Redis the jobs given up meanwhile (so that a worker
-        still on one stops it), and give heartbeats a full TTL to show up again."""
+        """The queue is back: give heartbeats a full TTL to show up again (the jobs given
+        up meanwhile are ended in Redis by `_end_abandoned`)."""
         log.warning("the job queue is reachable again")
         self.outage_since, self.recovered_at = None, time.monotonic()
-        for job_id in list(self.abandoned):
-            self.abandoned.discard(job_id)
-            self._end_here(job_id, "unavailable")
 
     def _follow(self, job, state):
+        if job.finished:                      # ended here since the poll began
+            return
         if state.final is not None:
             return self._ended(job, state)
         if state.position is not None:
-            if state.waiting_for is not None and state.waiting_for > self.max_wait:
-                if self._end_here(job.id, "unavailable"):
-                    self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
-                                                        "message": "no worker has taken this job; try again later"},
-                                 outcome="unavailable")
-            elif self.positions.get(job.id) != state.position:
-                self.positions[job.id] = state.position
+            now = time.monotonic()
+            if self.positions.get(job.id) != state.position:
+                with self.lock:
+                    self.positions[job.id], self.moved_at[job.id] = state.position, now
                 self._emit(EVENTS["QUEUED"], {"job": job.id, "position": state.position}, job.sid)
+            elif now - self.moved_at.get(job.id, now) > self.stuck_after and self._end_here(job.id, "unavailable"):
+                self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
+                                                    "message": "no worker has taken this job; try again later"},
+                             outcome="unavailable")
             return
         if state.running_for is not None:
             settled = time.monotonic() - self.recovered_at > broker.HEARTBEAT_TTL + 1.0
@@ -288,8 +317,16 @@ class RemoteJobManager(JobManager):
                                                 "message": "the job queue was restarted and lost this job; try again"},
                          outcome="unavailable")
 
+    # outcomes a job can be ended with without a worker's event -> (error code, message)
+    ENDINGS = {
+        "lost": ("WORKER_LOST", "the worker running this job stopped; try again"),
+        "timeout": ("TIMEOUT", "the job ran past its time limit; try fewer steps"),
+        "unavailable": ("UNAVAILABLE", "the job queue became unavailable; try again"),
+        "orphaned": ("UNAVAILABLE", "the job queue lost track of this job; try again"),
+    }
+
     def _ended(self, job, state):
-        """Its final is set: send its end, if this process has not already."""
+        """Its final is set: send its end (nothing, if this process already has)."""
         if state.end is not None:             # a worker ended it: send what it left
             event, payload = state.end
             self._finish(job, event, {k: v for k, v in payload.items() if k != "job"}, outcome=state.final)
@@ -297,15 +334,8 @@ class RemoteJobManager(JobManager):
                 self.queue.delivered(job.id)
             except redis.RedisError:
                 pass
-        elif state.final == "cancelled":      # dequeued by a cancel whose caller has not said so yet
+        elif state.final == "cancelled":      # dequeued by a cancel or a replacement
             self._end_cancelled(job)
-        elif state.final == "orphaned":       # this process looked gone (an outage) or was swept
-            self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["UNAVAILABLE"],
-                                                "message": "the job queue lost track of this job; try again"},
-                         outcome="unavailable")
-        elif state.final == "lost":           # swept as lost
-            self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES["WORKER_LOST"],
-                                                "message": "the worker running this job stopped; try again"},
-                         outcome="lost")
-        else:                                 # this process ended it, and has said so
-            self._forget(job)
+        else:                                 # ended without an event: by a sweep, or here
+            code, message = self.ENDINGS.get(state.final, ("INTERNAL", "the job ended on the server"))
+            self._finish(job, EVENTS["ERROR"], {"code": ERROR_CODES[code], "message": message}, outcome=state.final)

@@ -124,6 +124,7 @@ def guard_packets(socketio):
             sid = server.manager.sid_from_eio_sid(eio_sid, "/")
             if sid:
                 server.emit(EVENTS["ERROR"], {"code": ERROR_CODES["BAD_REQUEST"],
-                                              "message": "the server could not read that packet"}, to=sid)
+                                              "message": "the server could not read that packet"}, to=sid,
+                            ignore_queue=True)   # our own client: never via a message queue
 
     server.eio.on("message", guarded)

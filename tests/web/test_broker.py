@@ -80,6 +80,7 @@ def test_a_replacement_takes_the_waiting_jobs_place_only_if_admitted(queue):
     admit(queue, "c")                                   # full: 3 waiting
     assert admit(queue, "d", replacing="c") == (0, 2, True), "c's place, not a fourth slot"
     assert queue.states(["c"])["c"].final == "cancelled" and queue.claim("c", "w0") is None
+    assert admit(queue, "b2", replacing="b") == (0, 1, True), "a replacement keeps the old job's place"
     assert admit(queue, "e", cost=99.0, replacing="d") == (2, 2, False), "refused: d stays"
     assert queue.states(["d"])["d"].position == 2
     queue.claim("a", "w0")
