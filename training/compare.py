@@ -237,12 +237,33 @@ def write_report(args, floor=None):
         grids = sorted(os.listdir(os.path.join(args.out, run_dir, "samples"))) \
             if os.path.isdir(os.path.join(args.out, run_dir, "samples")) else []
         if grids:
+            gif = os.path.exists(os.path.join(args.out, run_dir, "progress.gif"))
             lines.append(f"| {name} | ![{name}]({run_dir}/samples/{grids[-1]}) | "
-                         f"[progress.gif]({run_dir}/progress.gif) |")
+                         + (f"[progress.gif]({run_dir}/progress.gif) |" if gif else "in the run folder |"))
     path = os.path.join(args.out, "report.md")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path, rows
+
+
+def archive(args, dest):
+    """Copy what the report needs of every finished run (metrics, logs, checkpoint/state.json
+    without weights, last grid) from args.out to dest, a folder small enough to commit.
+    Copied back into a comparison's folder on another machine, those runs count as done."""
+    import shutil
+    kept = 0
+    for name, *_ in plan(args):
+        src, dst = os.path.join(args.out, "runs", name), os.path.join(dest, "runs", name)
+        if done_steps(src) < args.steps:
+            continue
+        os.makedirs(os.path.join(dst, "checkpoint"), exist_ok=True)
+        os.makedirs(os.path.join(dst, "samples"), exist_ok=True)
+        for f in ("metrics.csv", "log.csv", os.path.join("checkpoint", "state.json")):
+            shutil.copy2(os.path.join(src, f), os.path.join(dst, f))
+        last = sorted(os.listdir(os.path.join(src, "samples")))[-1]
+        shutil.copy2(os.path.join(src, "samples", last), os.path.join(dst, "samples", last))
+        kept += 1
+    return kept
 
 
 def settings(args):
@@ -301,6 +322,9 @@ def parse_args(argv=None):
     p.add_argument("--precision", choices=("float32", "bfloat16"), default="bfloat16")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--report-only", action="store_true", help="write the report from the runs so far")
+    p.add_argument("--archive", metavar="DEST",
+                   help="copy the finished runs' metrics, logs and last grids (no weights) to DEST and write "
+                        "the report there; copy DEST back to --out on another machine to resume")
     args = p.parse_args(argv)
     if args.steps < 1 or args.seeds < 1 or args.metrics_every < 1:
         p.error("--steps, --seeds and --metrics-every must be positive")
@@ -311,6 +335,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(os.path.join(args.out, "runs"), exist_ok=True)
+    if args.archive:
+        kept = archive(args, args.archive)
+        args.out = args.archive
+        path, rows = write_report(args, floor_fd(args.data_dir))
+        print(f"{kept} finished runs archived in {args.archive}; report in {path}")
+        return 0
     if not args.report_only:
         try:
             run_all(args)

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -114,6 +115,16 @@ def test_compare_trains_every_combination_reports_every_metric_and_resumes(tmp_p
     assert compare.main([*TINY, "--steps", "6", "--archs", "dcgan", "--d", "conv", "--out", out]) == 0
     said = capsys.readouterr().out
     assert "training" not in said and "resuming" not in said, "a finished comparison trains nothing"
+
+    # archived without weights, then copied to a new machine's comparison folder: nothing to redo
+    dest, moved = str(tmp_path / "archive"), str(tmp_path / "elsewhere")
+    assert compare.main([*TINY, "--steps", "6", "--archs", "dcgan", "--d", "conv", "--out", out, "--archive", dest]) == 0
+    assert not any(f.endswith(".h5") for _, _, files in os.walk(dest) for f in files)
+    assert "plots/judge_fd.png" in read(os.path.join(dest, "report.md"))
+    shutil.copytree(dest, moved)
+    capsys.readouterr()
+    assert compare.main([*TINY, "--steps", "6", "--archs", "dcgan", "--d", "conv", "--out", moved]) == 0
+    assert "training" not in capsys.readouterr().out
 
 
 def test_compare_refuses_bad_settings(capsys):
