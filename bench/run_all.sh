@@ -19,6 +19,16 @@ if [[ $PART == all || $PART == speed ]]; then
     python -m bench.server_load --model faces --clients 20 --mode $mode --json "$OUT/load_$mode.json"
     python -m bench.socket_stall --mode $mode --json "$OUT/socket_stall_$mode.json"
   done
+  if command -v redis-server >/dev/null; then   # the distributed mode: a throwaway redis-server, 2 web processes
+    faces_only=$(mktemp -d) && ln -s "$PWD/models/faces" "$faces_only/faces"
+    python -m bench.server_load --models-dir "$faces_only" --model faces --clients 20 \
+        --json "$OUT/load_embedded_ref.json"
+    for n in 1 2; do
+      python -m bench.server_load --models-dir "$faces_only" --model faces --clients 20 --broker local \
+          --webs 2 --workers $n --json "$OUT/load_broker_${n}worker$([[ $n == 1 ]] || echo s).json"
+    done
+    rm -r "$faces_only"
+  fi
 fi
 if [[ $PART == all || $PART == faces ]]; then
   python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half \
