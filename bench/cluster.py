@@ -12,7 +12,7 @@ import tempfile
 import time
 import types
 
-from bench.server import ROOT, free_port, running_server
+from bench.server import ROOT, free_port, running_server, stop_process
 
 REDIS = shutil.which("redis-server")
 
@@ -86,12 +86,7 @@ def running_worker(models_dir, broker, name, timeout=180, **env):
         yield types.SimpleNamespace(pid=proc.pid, name=name, log=log.name, proc=proc,
                                     kill=lambda: (proc.send_signal(signal.SIGKILL), proc.wait(10)))
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(proc)
         log.close()
 
 

@@ -66,6 +66,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc, timeout=15):
+    """Ask a child process to end (SIGTERM), then kill it if it has not within `timeout` s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextlib.contextmanager
 def running_server(models_dir, mode="eventlet", timeout=120, **env):
     """Yield (url, pid, log: its output file) of a server started as users start it; stop it afterwards.
@@ -95,11 +106,7 @@ def running_server(models_dir, mode="eventlet", timeout=120, **env):
         started = True
         yield types.SimpleNamespace(url=url, pid=proc.pid, log=log.name)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
         if started:
             os.unlink(log.name)
