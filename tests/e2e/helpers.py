@@ -25,3 +25,12 @@ def open_page(browser, url, height=1000):
     page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.goto(url)
     return page
+
+
+def fill_params(page, steps, restarts, fast=True):
+    """Set the completion's steps and restarts; fast=False turns the fast path off
+    (no early stop), so a long job really runs long."""
+    page.fill("input[name=steps]", steps)
+    page.fill("input[name=restarts]", restarts)
+    if page.is_checked("input[name=fast]") != fast:
+        page.click("input[name=fast]")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.cluster import read_text
-from tests.e2e.helpers import open_page, wait_until
+from tests.e2e.helpers import fill_params, open_page, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip, live_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
@@ -45,8 +45,7 @@ def test_a_completion_run_by_a_worker_streams_into_the_page_and_stop_stops_it(pa
     wait_until(page, "window.regen.editor.ready")
     page.evaluate("window.regen.editor.preset('center')")
     assert page.evaluate("window.regen.editor.holeCount") > 10
-    page.fill("input[name=steps]", "5000")
-    page.fill("input[name=restarts]", "4")
+    fill_params(page, "5000", "4", fast=False)   # no early stop: it is still running when Stop comes
     page.click("#complete")
     wait_until(page, "window.regen.chart.points >= 3", timeout=60000)
     job = page.evaluate("window.regen.job.id")

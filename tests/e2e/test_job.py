@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from bench.server import running_server
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import fill_params, wait_until
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -44,25 +44,26 @@ def settle(page, ms=800):
     page.wait_for_timeout(ms)
 
 
-def fill_params(page, steps, restarts, fast=True):
-    page.fill("input[name=steps]", steps)
-    page.fill("input[name=restarts]", restarts)
-    if page.is_checked("input[name=fast]") != fast:
-        page.click("input[name=fast]")
+def click_complete(page):
+    """Press Complete and check that a job began (so a wait for its end cannot be
+    satisfied by the last test's)."""
+    ticket = page.evaluate("window.regen.job.ticket")
+    page.click("#complete")
+    assert page.evaluate("window.regen.job.ticket") == ticket + 1, page.inner_text("#toast")
 
 
 def run_job(page, steps="20", restarts="2", preset="center", fast=True):
     """Complete with these settings and a preset hole; wait until the page shows it done."""
     fill_params(page, steps, restarts, fast)
     page.evaluate(f"window.regen.editor.preset('{preset}')")
-    page.click("#complete")
+    click_complete(page)
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
 
 
 def start_long_job(page):
     fill_params(page, LONG["steps"], LONG["restarts"], fast=False)
     page.evaluate("window.regen.editor.preset('center')")
-    page.click("#complete")
+    click_complete(page)
     wait_until(page, "window.regen.chart.points >= 2", timeout=60000)
 
 
@@ -107,12 +108,14 @@ def test_stop_leaves_a_stopped_status(page):
 # 3 -------------------------------------------------------------------------------------------
 def test_a_fast_double_enter_runs_one_job_to_the_end(page):
     page.select_option("#model-picker", "tiny-gray")
-    wait_until(page, "document.body.dataset.kind === 'digits'")
+    wait_until(page, "document.body.dataset.kind === 'digits' && window.regen.editor.ready")
     fill_params(page, "200", "2", fast=False)
     page.evaluate("window.regen.editor.preset('bottom')")
+    ticket = page.evaluate("window.regen.job.ticket")
     page.focus("#mask-canvas")
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")
+    assert page.evaluate("window.regen.job.ticket") == ticket + 1   # one job began, not the last test's end
     wait_until(page, "['done', 'error', 'cancelled'].includes(document.body.dataset.state)", timeout=60000)
     assert page.evaluate("document.body.dataset.state") == "done"
     assert page.inner_text("#status").startswith("Done")
