@@ -20,7 +20,6 @@ losses and D accuracy since the last row, and the training seconds so far.
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -28,7 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training import augment, checkpoint, data, digit_metrics, loop, reporting, warm_start  # noqa: E402
+from training import augment, checkpoint, data, loop, reporting, run_metrics, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.gans import ARCHS, G_ARCHS, build_gan, default_config  # noqa: E402
 from training.nets import D_ARCHS  # noqa: E402
@@ -220,49 +219,6 @@ def write_samples(gan, z, run_dir, step):
     reporting.save_loss_plot(os.path.join(run_dir, "log.csv"), os.path.join(run_dir, "losses.png"))
 
 
-METRICS_SAMPLES = 1000
-
-
-class MetricsWriter:
-    """--metrics-every: called after every step with that step's values; every
-    `every` steps (and at the last) writes one row of metrics.csv: the mean of the
-    step values since the previous row, the training seconds so far (sample grids
-    and checkpoints included, the metrics themselves not), and the judge's
-    metrics of the EMA G's samples from a fixed seed (`training.digit_metrics`)."""
-
-    def __init__(self, gan, run_dir, every, last_step, start_step, data_dir=None):
-        self.gan, self.every, self.last_step = gan, every, last_step
-        self.judge = digit_metrics.DigitMetrics(data_dir)
-        conditional = gan.cfg.arch == "acgan"    # InfoGAN's categorical code is unsupervised
-        self.requested = np.arange(METRICS_SAMPLES) % gan.cfg.num_classes if conditional else None
-        tf.random.set_seed(1234)
-        self.z = gan.sample_latent(METRICS_SAMPLES, self.requested).numpy()
-        columns = ("step", "train_seconds", "d_loss", "g_loss", "d_acc", *digit_metrics.COLUMNS) + \
-            (("judge_requested",) if conditional else ())
-        self.log = reporting.RunLog(run_dir, columns, start_step=start_step, name="metrics.csv")
-        previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped
-        self.seconds = previous["train_seconds"] if previous else 0.0
-        self.sums, self.count, self.mark = {}, 0, time.time()
-
-    def __call__(self, step, values):
-        for k in ("d_loss", "g_loss", "d_acc"):
-            self.sums[k] = self.sums.get(k, 0.0) + values[k]
-        self.count += 1
-        if step % self.every and step != self.last_step:
-            return
-        self.seconds += time.time() - self.mark
-        images = np.concatenate([self.gan.ema_generator(self.z[i:i + 500], training=False).numpy()
-                                 for i in range(0, len(self.z), 500)])
-        row = {"train_seconds": self.seconds, **{k: v / self.count for k, v in self.sums.items()},
-               **self.judge(images, self.requested)}
-        self.log.write(step, row)
-        self.log.flush()
-        self.sums, self.count, self.mark = {}, 0, time.time()
-
-    def close(self):
-        self.log.close()
-
-
 def train(args):
     ds = data.subset(data.load_dataset(args.dataset, args.data_dir, args.size), args.data_share)
     if args.metrics_every and ds.name != "mnist":
@@ -285,7 +241,7 @@ def train(args):
     train_step = tf.function(step_fn)
     log = reporting.RunLog(args.out, start_step=step)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
-    metrics = MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, args.data_dir) \
+    metrics = run_metrics.MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, args.data_dir) \
         if args.metrics_every else None
 
     def report(s, values):
