@@ -43,9 +43,14 @@ TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "
 SAMPLE_COUNT = 24
 
 
-def freeze(fn, specs, folder, filename):
+# --half-weights stores frozen weights of at least this many values as float16
+HALF_MIN_VALUES = 1024
+
+
+def freeze(fn, specs, folder, filename, half=False):
     """Trace `fn` for one TensorSpec or a list of them, fold its variables into
-    constants and write the GraphDef.
+    constants and write the GraphDef (with `half`, its large weights stored as
+    float16: see `half_weights`).
 
     Returns (input tensor name, or a list of them for a list of specs,
     [output tensor names in return order]).
@@ -53,21 +58,50 @@ def freeze(fn, specs, folder, filename):
     many = isinstance(specs, (list, tuple))
     concrete = tf.function(fn).get_concrete_function(*(specs if many else [specs]))
     frozen = convert_variables_to_constants_v2(concrete)
-    tf.io.write_graph(frozen.graph.as_graph_def(), folder, filename, as_text=False)
+    graph_def = frozen.graph.as_graph_def()
+    tf.io.write_graph(half_weights(graph_def) if half else graph_def, folder, filename, as_text=False)
     inputs = [t.name for t in frozen.inputs[:len(specs) if many else 1]]
     return inputs if many else inputs[0], [t.name for t in frozen.outputs]
 
 
-def export_graphs(gan, folder):
-    """Write generator.pb (the averaged G) and discriminator.pb; returns the manifest's
-    `graphs` entry."""
+def half_weights(graph_def):
+    """A copy of a frozen GraphDef whose float32 weights of HALF_MIN_VALUES values or
+    more are stored as float16 and cast back to float32 where they are read: the file
+    is about half the size, the graph's inputs, outputs and arithmetic stay float32,
+    and the outputs move by about float16's rounding (a relative 5e-4 per weight).
+
+    Each such Const `w` becomes a float16 Const `w/float16` and a Cast named `w`, so
+    every node that read `w` reads the same name (`training.warm_start` reads the
+    weights back through the Cast)."""
+    out = tf.compat.v1.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        values = tf.make_ndarray(node.attr["value"].tensor) \
+            if node.op == "Const" and node.attr["dtype"].type == tf.float32.as_datatype_enum else None
+        if values is None or values.size < HALF_MIN_VALUES:
+            out.node.add().CopyFrom(node)
+            continue
+        stored = out.node.add(name=f"{node.name}/float16", op="Const", device=node.device)
+        stored.attr["dtype"].type = tf.float16.as_datatype_enum
+        stored.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(values.astype(np.float16)))
+        cast = out.node.add(name=node.name, op="Cast", input=[stored.name], device=node.device)
+        cast.attr["SrcT"].type = tf.float16.as_datatype_enum
+        cast.attr["DstT"].type = tf.float32.as_datatype_enum
+        cast.attr["Truncate"].b = False
+    return out
+
+
+def export_graphs(gan, folder, half=False):
+    """Write generator.pb (the averaged G) and discriminator.pb (with `half`, their
+    large weights stored as float16); returns the manifest's `graphs` entry."""
     cfg = gan.cfg
     g_in, (g_out,) = freeze(lambda z: gan.ema_generator(z, training=False),
                             tf.TensorSpec([None, cfg.g_input_dim], tf.float32, name="z"),
-                            folder, "generator.pb")
+                            folder, "generator.pb", half)
     d_in, (d_prob, d_logit) = freeze(gan.d_outputs,
                                      tf.TensorSpec([None, *cfg.image_shape], tf.float32, name="image"),
-                                     folder, "discriminator.pb")
+                                     folder, "discriminator.pb", half)
     return {
         "generator": {"file": "generator.pb", "input": g_in, "output": g_out},
         "discriminator": {"file": "discriminator.pb", "input": d_in,
@@ -132,10 +166,12 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True, graphs_only=False):
+def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True, graphs_only=False,
+           half_weights=False):
     """Freeze the run's checkpoint into models_dir/name; returns the folder. graphs_only
     leaves out the Keras weights: the bundled models share a size cap, and `--init-from`
-    can still start from the graphs (the older path), though less exactly."""
+    can still start from the graphs (the older path), though less exactly; half_weights
+    stores the graphs' large weights as float16 (see `half_weights`)."""
     model_format.check_name(name)
     step, cfg, args = checkpoint.read_state(run_dir)
     gan = build_gan(cfg)
@@ -143,7 +179,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    graphs = export_graphs(gan, folder)
+    graphs = export_graphs(gan, folder, half_weights)
     weights = None if graphs_only else export_weights(gan, folder)
     sample_names = []
     held_out = held_out_samples(args.get("dataset"), data_dir) if samples else None
@@ -204,6 +240,9 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None)
     p.add_argument("--graphs-only", action="store_true",
                    help="leave out the Keras weights (half the size; --init-from then reads the graphs)")
+    p.add_argument("--half-weights", action="store_true",
+                   help="store the graphs' weights as float16, computed in float32 (half the size again; "
+                        "outputs move by about 1e-3)")
     args = p.parse_args(argv)
     try:
         model_format.check_name(args.name)
@@ -213,7 +252,7 @@ def main(argv=None):
         folder = export_encoder(args.run, args.name, args.models_dir)
     else:
         folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir,
-                        graphs_only=args.graphs_only)
+                        graphs_only=args.graphs_only, half_weights=args.half_weights)
     print(f"exported {args.run} to {folder}")
     return 0
 

@@ -30,9 +30,16 @@ VARIABLE_SUFFIX = "ReadVariableOp/resource"
 
 
 def variable_constants(graph_def):
-    """The frozen variables of a GraphDef, as arrays in node order."""
-    return [tensor_util.MakeNdarray(n.attr["value"].tensor) for n in graph_def.node
-            if n.op == "Const" and n.name.endswith(VARIABLE_SUFFIX)]
+    """The frozen variables of a GraphDef, as float32 arrays in node order (a weight the
+    export stored as float16 is a Cast of its float16 Const: `export.half_weights`)."""
+    nodes = {n.name: n for n in graph_def.node}
+
+    def value(n):
+        if n.op == "Cast":
+            return tensor_util.MakeNdarray(nodes[n.input[0]].attr["value"].tensor).astype(np.float32)
+        return tensor_util.MakeNdarray(n.attr["value"].tensor)
+
+    return [value(n) for n in graph_def.node if n.op in ("Const", "Cast") and n.name.endswith(VARIABLE_SUFFIX)]
 
 
 def frozen_order(fn, specs):

@@ -201,3 +201,36 @@ def test_a_capsule_d_model_exports_and_loads(tmp_path, arch):
     x = tf.random.uniform([2, 16, 16, 1], -1, 1)
     _, logit = model.discriminate(x)
     np.testing.assert_allclose(logit.numpy(), gan.d_logit(x).numpy(), atol=1e-4)
+
+
+def test_half_weights_halve_the_graphs_keep_the_outputs_and_warm_start_from_them(tmp_path):
+    from training import warm_start
+    from training.gans import build_gan
+    folder, out = make_folder(tmp_path), tmp_path / "run"
+    gan = train.train(train.parse_args([
+        "--dataset", f"folder:{folder}", "--steps", "2", "--out", str(out), "--size", "16", "--batch", "4",
+        "--quiet", "--latent", "8"]))
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "full", "--models-dir", str(models), "--graphs-only"]) == 0
+    assert export.main([str(out), "--name", "half", "--models-dir", str(models), "--graphs-only",
+                        "--half-weights"]) == 0
+    for graph in ("generator.pb", "discriminator.pb"):
+        ratio = (models / "half" / graph).stat().st_size / (models / "full" / graph).stat().st_size
+        assert 0.45 < ratio < 0.6, (graph, ratio)
+    full, half = load_model(str(models), "full"), load_model(str(models), "half")
+    z = tf.random.uniform([5, 8], -1, 1)
+    images = half.generate(z)[0].numpy()
+    assert images.dtype == np.float32
+    gap = np.abs(images - full.generate(z)[0].numpy()).max()
+    assert 0 < gap < 1e-2, "float16 storage rounds the weights, and only a little"
+    x = tf.constant(images)
+    np.testing.assert_allclose(half.discriminate(x)[1].numpy(), full.discriminate(x)[1].numpy(), atol=2e-2)
+    with tf.GradientTape() as tape:      # the engine's search: gradients reach z through the casts
+        tape.watch(z)
+        loss = tf.reduce_sum(half.discriminate(half.generate(z)[0])[1])
+    assert np.abs(tape.gradient(loss, z).numpy()).sum() > 0
+    cfg, _, _ = warm_start.read_manifest(str(models / "half"))   # --init-from reads the float16 weights back
+    fresh = build_gan(cfg)
+    warm_start.init_from_export(fresh, str(models / "half"))
+    np.testing.assert_allclose(fresh.ema_generator(z, training=False).numpy(),
+                               gan.ema_generator(z, training=False).numpy(), atol=1e-2)
