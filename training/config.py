@@ -18,6 +18,7 @@ class ModelConfig:
     d_filters: tuple = (64, 128, 256)  # filters of each stride-2 conv of D
     d_arch: str = "conv"               # training.nets.D_ARCHS: the kind of D (conv, capsule), any trainer
     dropout: float = 0.2               # before D's final dense layer
+    d_border: int = 0                  # capsule D: pixels of reflected border added around its input (0 = the origin's)
     d_class_head: int = 0              # DCGAN: classes an auxiliary head of D reads from real images (0 = none)
     g_mixture: int = 0                 # components of G's latent gate (0 = none), see nets.dcgan.build_generator
 

@@ -89,6 +89,9 @@ def parse_args(argv=None):
                    help="the kind of a new D, for any arch: conv (default) or capsule (routing by agreement; "
                         "see training.nets.capsule for how each trainer's heads sit on it)")
     p.add_argument("--dropout", type=float, help="dropout before the output of a new D (default 0.2)")
+    p.add_argument("--d-border", type=int,
+                   help="a new capsule D: reflect its input by this many pixels on each side, so its unpadded "
+                        "9x9 convolutions see the border pixels (4 covers them); default 0, the origin's")
     p.add_argument("--size", type=int, default=64, help="image side for folder datasets")
     p.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="bfloat16: mixed precision, the hidden layers compute in bfloat16")
@@ -125,6 +128,8 @@ def _shape_d(args, ds, cfg):
         cfg.dropout = args.dropout
     if args.d_arch:
         cfg.d_arch = args.d_arch
+    if args.d_border is not None:
+        cfg.d_border = args.d_border
     if args.class_entropy > 0:
         if not ds.num_classes:
             raise ValueError(f"--class-entropy needs a labelled dataset (mnist), not {ds.name}")
@@ -183,7 +188,7 @@ def new_run(args, ds):
 
 
 def new_d_flags(args):
-    return bool(args.d_filters) or args.dropout is not None or args.d_arch is not None
+    return bool(args.d_filters) or args.dropout is not None or args.d_arch is not None or args.d_border is not None
 
 
 def new_g_flags(args):

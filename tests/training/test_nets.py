@@ -337,3 +337,27 @@ def test_wgan_critic_on_capsules_is_unbounded_and_the_bce_score_is_a_length():
 def test_the_capsule_arch_keeps_its_own_d():
     with pytest.raises(ValueError, match="its own capsule D"):
         build_gan(dataclasses.replace(tiny_cfg("capsule"), d_arch="capsule"))
+
+
+def test_a_capsule_d_with_a_reflected_border_sees_the_edge_pixels():
+    """Unpadded 9x9 convolutions give an edge pixel one output position of the first:
+    D's gradient there is a small share of the interior's, so G may draw lines along
+    the edge unseen. d_border = 4 brings the edge into view."""
+    from training.nets.capsule import build_capsule_heads_discriminator
+    images = tf.random.uniform([8, 28, 28, 1], -1, 1, seed=0)
+
+    def edge_share(border):
+        keras.utils.set_random_seed(0)
+        d = build_capsule_heads_discriminator(dataclasses.replace(
+            ModelConfig(image_shape=(28, 28, 1)), d_arch="capsule", d_border=border))
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            score = tf.reduce_sum(d(images))
+        grad = tf.reduce_mean(tf.abs(tape.gradient(score, images)), axis=(0, 3)).numpy()
+        ring = np.ones_like(grad, bool)
+        ring[1:-1, 1:-1] = False
+        return grad[ring].mean() / grad[8:20, 8:20].mean()
+
+    plain, bordered = edge_share(0), edge_share(4)
+    assert plain < 0.2, plain
+    assert bordered > 2 * plain and bordered > 0.3, (plain, bordered)

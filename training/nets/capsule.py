@@ -96,10 +96,18 @@ def build_capsule_discriminator(cfg, conv_filters=64, primary_caps=16, primary_d
     return keras.Model(img, layers.Lambda(lengths, name="lengths", dtype="float32")(v), name="capsule_discriminator")
 
 
-def primary_capsules(img, conv_filters=64, primary_caps=16, primary_dim=8):
+def primary_capsules(img, conv_filters=64, primary_caps=16, primary_dim=8, border=0):
     """CapsNet's front: conv (9x9, or 3x3 below 28x28 so maps stay positive) + LeakyReLU,
-    then primary capsules (same kernel, stride 2, `primary_dim`-D, squashed): (B, N, primary_dim)."""
+    then primary capsules (same kernel, stride 2, `primary_dim`-D, squashed): (B, N, primary_dim).
+
+    The convolutions are unpadded, so a pixel on the image's edge reaches one
+    output position of the first: D barely sees what G draws there, and G is free
+    to draw bright lines along it. `border` > 0 reflects the image by that many
+    pixels on each side first (4 covers a 9x9 kernel's reach)."""
     k = 9 if img.shape[1] >= 28 else 3
+    if border:
+        img = layers.Lambda(lambda t: tf.pad(t, [[0, 0], [border, border], [border, border], [0, 0]], mode="REFLECT"),
+                            name="reflect_border")(img)
     x = layers.LeakyReLU(0.2)(layers.Conv2D(conv_filters, k)(img))
     x = layers.Conv2D(primary_caps * primary_dim, k, strides=2)(x)
     return layers.Lambda(squash, name="primary_squash")(layers.Reshape((-1, primary_dim))(x))
@@ -128,7 +136,7 @@ def build_capsule_heads_discriminator(cfg, heads=None, critic=False, out_dim=16,
       dimensions are what encode stroke width and slant.
     Routing and the heads compute in float32 under a mixed-precision policy."""
     img = keras.Input(cfg.image_shape, name="image")
-    u = primary_capsules(img)
+    u = primary_capsules(img, border=cfg.d_border)
     v = CapsuleRouting(2, out_dim, iterations, name="routing", dtype="float32")(u)
     flat = lambda t, name: layers.Flatten(name=name, dtype="float32")(t)  # noqa: E731
     if critic:
