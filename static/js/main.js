@@ -210,6 +210,7 @@ app.socket = connect({
     // a new job may start while these draw: each step checks that this one is still the latest
     const latest = () => app.job.ticket === ticket;
     await showResults(app.subject.editor, m, pastedResult());
+    if (latest()) app.result.shown = true;   // every panel is drawn (the browser tests wait for this)
     if (latest()) await showAlternatives(m, latest);
     if (latest()) app.presenter.jobEnded();
   }),

@@ -58,6 +58,9 @@ def run_job(page, steps="20", restarts="2", preset="center", fast=True):
     page.evaluate(f"window.regen.editor.preset('{preset}')")
     click_complete(page)
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    # the result panels are drawn asynchronously after the done state
+    wait_until(page, "window.regen.result && window.regen.result.ticket === window.regen.job.ticket"
+                     " && window.regen.result.shown === true", timeout=10000)
 
 
 def start_long_job(page):
@@ -292,6 +295,7 @@ def test_grain_matching_adds_the_photos_detail_to_the_pasted_fill(page, tmp_path
     with_grain = hole_roughness()
     page.click("#grain")
     page.wait_for_timeout(300)
+    wait_until(page, "document.getElementById('cmp-pasted').width === 160")
     without = hole_roughness()
     assert with_grain > 2 * without, (with_grain, without)
 
