@@ -102,10 +102,11 @@ def export_graphs(gan, folder, half=False):
     d_in, (d_prob, d_logit) = freeze(gan.d_outputs,
                                      tf.TensorSpec([None, *cfg.image_shape], tf.float32, name="image"),
                                      folder, "discriminator.pb", half)
+    stored = {"stored_weights": "float16"} if half else {}   # a record for people; the graphs say it themselves
     return {
-        "generator": {"file": "generator.pb", "input": g_in, "output": g_out},
+        "generator": {"file": "generator.pb", "input": g_in, "output": g_out, **stored},
         "discriminator": {"file": "discriminator.pb", "input": d_in,
-                          "outputs": {"probability": d_prob, "logit": d_logit}},
+                          "outputs": {"probability": d_prob, "logit": d_logit}, **stored},
     }
 
 

@@ -4,6 +4,8 @@ manifest.json says.
 A model folder (written by `training.export`, read by `app.engine.model`):
 
     manifest.json      a `Manifest`: shapes, ranges, the graphs' files and tensor names
+                       (a graph entry's "stored_weights": "float16" says its large weights are
+                       stored as float16 and cast to float32 inside the graph)
     generator.pb       frozen GraphDef: z (B, latent_dim) -> image (B, H, W, C) in [-1, 1]
     discriminator.pb   frozen GraphDef: image -> (probability of real (B,), logit (B,))
     encoder.pb         optional frozen GraphDef: (image, mask (B, H, W, 1), 1 = known) -> z guess

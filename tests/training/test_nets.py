@@ -361,3 +361,9 @@ def test_a_capsule_d_with_a_reflected_border_sees_the_edge_pixels():
     plain, bordered = edge_share(0), edge_share(4)
     assert plain < 0.2, plain
     assert bordered > 2 * plain and bordered > 0.3, (plain, bordered)
+
+
+def test_a_border_is_refused_for_the_conv_d_whose_convolutions_pad():
+    from training.nets import build_d
+    with pytest.raises(ValueError, match="capsule D's option"):
+        build_d(dataclasses.replace(ModelConfig(image_shape=(28, 28, 1)), d_border=4))

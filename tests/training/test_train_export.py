@@ -25,6 +25,16 @@ def run_train(folder, out, steps, *extra):
                        "--batch", "4", "--sample-every", "2", "--ckpt-every", "2", "--quiet", "--latent", "8", *extra])
 
 
+def train_two_steps(tmp_path):
+    """A toy GAN (16x16 RGB, 8-d latent) trained 2 steps on make_folder's images:
+    (the GAN, its run folder)."""
+    out = tmp_path / "run"
+    gan = train.train(train.parse_args([
+        "--dataset", f"folder:{make_folder(tmp_path)}", "--steps", "2", "--out", str(out), "--size", "16",
+        "--batch", "4", "--quiet", "--latent", "8"]))
+    return gan, out
+
+
 def test_resume_continues_the_step_count(tmp_path):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     assert run_train(folder, out, 2) == 0
@@ -97,10 +107,7 @@ def test_bfloat16_run_resumes_and_exports_a_float32_graph(tmp_path):
 
 
 def test_resume_restores_weights_and_optimizer_state(tmp_path):
-    folder, out = make_folder(tmp_path), tmp_path / "run"
-    gan = train.train(train.parse_args([
-        "--dataset", f"folder:{folder}", "--steps", "2", "--out", str(out), "--size", "16", "--batch", "4",
-        "--quiet", "--latent", "8"]))
+    gan, out = train_two_steps(tmp_path)
     _, cfg, _ = checkpoint.read_state(str(out))
     from training.gans import build_gan
     again = build_gan(cfg)
@@ -117,10 +124,7 @@ def test_resume_restores_weights_and_optimizer_state(tmp_path):
 
 
 def test_export_round_trip(tmp_path):
-    folder, out = make_folder(tmp_path), tmp_path / "run"
-    gan = train.train(train.parse_args([
-        "--dataset", f"folder:{folder}", "--steps", "2", "--out", str(out), "--size", "16", "--batch", "4",
-        "--quiet", "--latent", "8"]))
+    gan, out = train_two_steps(tmp_path)
     models = tmp_path / "models"
     assert export.main([str(out), "--name", "toy", "--models-dir", str(models)]) == 0
     manifest = json.loads((models / "toy" / "manifest.json").read_text())
@@ -206,10 +210,7 @@ def test_a_capsule_d_model_exports_and_loads(tmp_path, arch):
 def test_half_weights_halve_the_graphs_keep_the_outputs_and_warm_start_from_them(tmp_path):
     from training import warm_start
     from training.gans import build_gan
-    folder, out = make_folder(tmp_path), tmp_path / "run"
-    gan = train.train(train.parse_args([
-        "--dataset", f"folder:{folder}", "--steps", "2", "--out", str(out), "--size", "16", "--batch", "4",
-        "--quiet", "--latent", "8"]))
+    gan, out = train_two_steps(tmp_path)
     models = tmp_path / "models"
     assert export.main([str(out), "--name", "full", "--models-dir", str(models), "--graphs-only"]) == 0
     assert export.main([str(out), "--name", "half", "--models-dir", str(models), "--graphs-only",
@@ -217,6 +218,9 @@ def test_half_weights_halve_the_graphs_keep_the_outputs_and_warm_start_from_them
     for graph in ("generator.pb", "discriminator.pb"):
         ratio = (models / "half" / graph).stat().st_size / (models / "full" / graph).stat().st_size
         assert 0.45 < ratio < 0.6, (graph, ratio)
+    manifest = json.loads((models / "half" / "manifest.json").read_text())
+    assert {g.get("stored_weights") for g in manifest["graphs"].values()} == {"float16"}
+    assert "stored_weights" not in json.loads((models / "full" / "manifest.json").read_text())["graphs"]["generator"]
     full, half = load_model(str(models), "full"), load_model(str(models), "half")
     z = tf.random.uniform([5, 8], -1, 1)
     images = half.generate(z)[0].numpy()

@@ -19,6 +19,8 @@ class Head(NamedTuple):
 
 def _conv(cfg, heads=None, critic=False):
     from training.nets.dcgan import build_discriminator
+    if cfg.d_border:   # its padded convolutions already see the edge
+        raise ValueError("d_border (--d-border) is the capsule D's option; the conv D pads its convolutions")
     return build_discriminator(cfg, heads)   # a Dense logit is already an unbounded critic
 
 
