@@ -23,6 +23,9 @@ COLUMNS = ("judge_confident", "judge_fd", *(f"hist_{d}" for d in range(DIGITS)))
 class DigitMetrics:
     """The judge with its feature layer exposed, and the test digits' feature statistics."""
 
+    SAMPLES = 1000
+    COLUMNS = COLUMNS
+
     def __init__(self, data_dir=None, reference=10000, batch=500):
         judge = load_judge()
         self.net = keras.Model(judge.inputs[0], [judge.layers[-2].output, judge.outputs[0]])

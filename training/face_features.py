@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from training import augment, data  # noqa: E402
+from training import augment, data, frechet  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.frechet import frechet_distance  # noqa: E402,F401  (evaluate and the tests use it from here)
 
@@ -117,6 +117,25 @@ def embed(encoder, images, batch=250):
         x = x.astype(np.float32) / 127.5 - 1.0
     return np.concatenate([encoder(x[i:i + batch], training=False).numpy() for i in range(0, len(x), batch)]
                           ).astype(np.float64)
+
+
+class FaceMetrics:
+    """What `training.train --metrics-every` records for a face run: the Fréchet
+    distance, in this version's features, between the samples and faces64_val
+    (the 500 held-out faces), the figure `training.evaluate` reports."""
+
+    SAMPLES = 2000
+    COLUMNS = (f"face_fd_v{VERSION}",)
+
+    def __init__(self, data_dir=None):
+        self.net = load_features()
+        held = data.load_npz(os.path.join(data_dir or data.default_data_dir(), "faces64_val.npz"), ["images"])
+        self.reference = frechet.gaussian(embed(self.net, held["images"]))
+
+    def __call__(self, images, requested=None):
+        """Faces (N, 64, 64, 3) float32 in [-1, 1] -> {column: float}."""
+        return {self.COLUMNS[0]: frechet.frechet_from_stats(frechet.gaussian(embed(self.net, images)),
+                                                           self.reference)}
 
 
 @command

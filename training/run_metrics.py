@@ -1,30 +1,36 @@
-"""--metrics-every: the judge's metrics of a training run's samples, written to
-metrics.csv as it trains (MNIST; see `training.digit_metrics` for what each column is)."""
+"""--metrics-every: metrics of a training run's samples, written to metrics.csv as
+it trains. Each dataset has its reader: MNIST the judge's reading
+(`training.digit_metrics`), faces the Fréchet distance in the face features
+(`training.face_features.FaceMetrics`). A reader has SAMPLES, COLUMNS and
+reader(images, requested) -> {column: float}."""
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from training import digit_metrics, reporting
+from training import digit_metrics, face_features, reporting
 
-METRICS_SAMPLES = 1000
+READERS = {"mnist": digit_metrics.DigitMetrics, "faces": face_features.FaceMetrics}
 
 
 class MetricsWriter:
     """--metrics-every: called after every step with that step's values; every
     `every` steps (and at the last) writes one row of metrics.csv: the mean of the
     step values since the previous row, the training seconds so far (sample grids
-    and checkpoints included, the metrics themselves not), and the judge's
-    metrics of the EMA G's samples from a fixed seed (`training.digit_metrics`)."""
+    and checkpoints included, the metrics themselves not), and the dataset's
+    reader's metrics of the EMA G's samples from a fixed seed."""
 
-    def __init__(self, gan, run_dir, every, last_step, start_step, data_dir=None):
+    def __init__(self, gan, run_dir, every, last_step, start_step, dataset="mnist", data_dir=None):
+        if dataset not in READERS:
+            raise ValueError(f"--metrics-every has no reader for {dataset}: it is for {', '.join(READERS)}")
         self.gan, self.every, self.last_step = gan, every, last_step
-        self.judge = digit_metrics.DigitMetrics(data_dir)
+        self.judge = READERS[dataset](data_dir)
+        n = self.judge.SAMPLES
         conditional = gan.cfg.arch == "acgan"    # InfoGAN's categorical code is unsupervised
-        self.requested = np.arange(METRICS_SAMPLES) % gan.cfg.num_classes if conditional else None
+        self.requested = np.arange(n) % gan.cfg.num_classes if conditional else None
         tf.random.set_seed(1234)
-        self.z = gan.sample_latent(METRICS_SAMPLES, self.requested).numpy()
-        columns = ("step", "train_seconds", "d_loss", "g_loss", "d_acc", *digit_metrics.COLUMNS) + \
+        self.z = gan.sample_latent(n, self.requested).numpy()
+        columns = ("step", "train_seconds", "d_loss", "g_loss", "d_acc", *self.judge.COLUMNS) + \
             (("judge_requested",) if conditional else ())
         self.log = reporting.RunLog(run_dir, columns, start_step=start_step, name="metrics.csv")
         previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped

@@ -13,9 +13,11 @@ float32): about 2.2x faster on a CPU with AMX or AVX-512 BF16, slower on one
 without. Everything is written under `--out`:
 checkpoint/, log.csv, tensorboard/, samples/step_XXXXXXX.png, progress.gif (the
 grids so far, animated), losses.png. `--data-share 0.1` trains on a fixed tenth of
-the data (of every class). `--metrics-every N` (MNIST) also writes metrics.csv: every
-N steps, the judge's reading of 1,000 samples (`training.digit_metrics`), the mean
-losses and D accuracy since the last row, and the training seconds so far.
+the data (of every class). `--metrics-every N` also writes metrics.csv: every N
+steps, the metrics of the EMA G's samples (MNIST: the judge's reading of 1,000,
+`training.digit_metrics`; faces: the Fréchet distance of 2,000 to faces64_val,
+`training.face_features`), the mean losses and D accuracy since the last row, and
+the training seconds so far.
 """
 import argparse
 import os
@@ -103,7 +105,8 @@ def parse_args(argv=None):
                    help="train on this share (0, 1] of the training images, the same ones every run "
                         "(a share of every class for labelled data)")
     p.add_argument("--metrics-every", type=int, default=0, metavar="N",
-                   help="MNIST: every N steps, write the judge's metrics of 1,000 samples to metrics.csv; 0 = off")
+                   help="every N steps, write metrics of the samples to metrics.csv: MNIST the judge's reading "
+                        "of 1,000, faces the Fréchet distance of 2,000 to faces64_val; 0 = off")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -226,8 +229,8 @@ def write_samples(gan, z, run_dir, step):
 
 def train(args):
     ds = data.subset(data.load_dataset(args.dataset, args.data_dir, args.size), args.data_share)
-    if args.metrics_every and ds.name != "mnist":
-        raise ValueError("--metrics-every reads samples with the MNIST judge: it is for --dataset mnist")
+    if args.metrics_every and ds.name not in run_metrics.READERS:
+        raise ValueError(f"--metrics-every has no reader for {ds.name}: it is for {', '.join(run_metrics.READERS)}")
     os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
     keras.mixed_precision.set_global_policy(PRECISIONS[args.precision])
     try:
@@ -246,8 +249,8 @@ def train(args):
     train_step = tf.function(step_fn)
     log = reporting.RunLog(args.out, start_step=step)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
-    metrics = run_metrics.MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, args.data_dir) \
-        if args.metrics_every else None
+    metrics = run_metrics.MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, ds.name,
+                                        args.data_dir) if args.metrics_every else None
 
     def report(s, values):
         if bar:

@@ -52,3 +52,25 @@ def test_projection_recovers_the_generators_own_image(tiny_models):
     scores = evaluate.project(model, np.concatenate([own, noise]), restarts=4, steps=150, chunk=2)
     assert scores[:2].min() > 30, "G's own images are within its reach"
     assert scores[2:].max() < scores[:2].min() - 10, "noise is not"
+
+
+@needs_shared_data
+def test_a_face_run_records_the_frechet_distance_as_it_trains(tmp_path):
+    """--metrics-every on faces: metrics.csv gets the distance of the samples to
+    faces64_val, the figure training.evaluate reports (held-out faces score ~0)."""
+    import csv
+
+    from training import export, train
+    reader = face_features.FaceMetrics(DATA_DIR)
+    column = reader.COLUMNS[0]
+    held = export.held_out_samples("faces", DATA_DIR, 500)
+    assert reader(held)[column] == pytest.approx(0.0, abs=1e-6)
+    out = tmp_path / "run"
+    assert train.main(["--dataset", "faces", "--data-dir", DATA_DIR, "--steps", "2", "--batch", "4",
+                       "--g-start-filters", "8", "--g-filters", "8,8,8", "--d-filters", "8,8,8",
+                       "--metrics-every", "1", "--out", str(out), "--quiet"]) == 0
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    fds = [float(r[column]) for r in rows]
+    assert all(np.isfinite(fds)) and min(fds) > 10 * reader(held[:250])[column], "an untrained G is far off"
