@@ -34,7 +34,7 @@ from training.cli import command  # noqa: E402
 from training.judge import judge_digits, load_judge  # noqa: E402
 
 CONFIDENT = 0.9
-FD_SAMPLES = 2000
+FD_SAMPLES = face_features.FaceMetrics.SAMPLES
 PROJECTION_LR = 0.05
 
 
@@ -160,7 +160,8 @@ def frechet_report(model, data_dir, seed=0, n=FD_SAMPLES):
     fd = lambda images: metrics(images)[metrics.COLUMNS[0]]   # noqa: E731
     train = data.load_faces(data_dir).images
     floor = train[np.random.default_rng(seed).choice(len(train), n, replace=False)]
-    return {"features_version": face_features.VERSION, "samples": n, "reference": "faces64_val (500)",
+    return {"features_version": face_features.VERSION, "samples": n,
+            "reference": f"faces64_val ({metrics.reference_size})",
             "fd": fd(generate(model, n, seed)), "fd_training_faces": fd(floor)}
 
 

@@ -130,10 +130,11 @@ class FaceMetrics:
     def __init__(self, data_dir=None):
         self.net = load_features()
         held = data.load_npz(os.path.join(data_dir or data.default_data_dir(), "faces64_val.npz"), ["images"])
+        self.reference_size = len(held["images"])
         self.reference = frechet.gaussian(embed(self.net, held["images"]))
 
     def __call__(self, images, requested=None):
-        """Faces (N, 64, 64, 3) float32 in [-1, 1] -> {column: float}."""
+        """Faces (N, 64, 64, 3), uint8 or float32 in [-1, 1] (`embed`) -> {column: float}."""
         return {self.COLUMNS[0]: frechet.frechet_from_stats(frechet.gaussian(embed(self.net, images)),
                                                            self.reference)}
 

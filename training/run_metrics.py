@@ -24,13 +24,13 @@ class MetricsWriter:
         if dataset not in READERS:
             raise ValueError(f"--metrics-every has no reader for {dataset}: it is for {', '.join(READERS)}")
         self.gan, self.every, self.last_step = gan, every, last_step
-        self.judge = READERS[dataset](data_dir)
-        n = self.judge.SAMPLES
+        self.reader = READERS[dataset](data_dir)
+        n = self.reader.SAMPLES
         conditional = gan.cfg.arch == "acgan"    # InfoGAN's categorical code is unsupervised
         self.requested = np.arange(n) % gan.cfg.num_classes if conditional else None
         tf.random.set_seed(1234)
         self.z = gan.sample_latent(n, self.requested).numpy()
-        columns = ("step", "train_seconds", "d_loss", "g_loss", "d_acc", *self.judge.COLUMNS) + \
+        columns = ("step", "train_seconds", "d_loss", "g_loss", "d_acc", *self.reader.COLUMNS) + \
             (("judge_requested",) if conditional else ())
         self.log = reporting.RunLog(run_dir, columns, start_step=start_step, name="metrics.csv")
         previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped
@@ -47,7 +47,7 @@ class MetricsWriter:
         images = np.concatenate([self.gan.ema_generator(self.z[i:i + 500], training=False).numpy()
                                  for i in range(0, len(self.z), 500)])
         row = {"train_seconds": self.seconds, **{k: v / self.count for k, v in self.sums.items()},
-               **self.judge(images, self.requested)}
+               **self.reader(images, self.requested)}
         self.log.write(step, row)
         self.log.flush()
         self.sums, self.count, self.mark = {}, 0, time.time()

@@ -131,6 +131,8 @@ def _shape_d(args, ds, cfg):
         cfg.dropout = args.dropout
     if args.d_arch:
         cfg.d_arch = args.d_arch
+        if args.d_arch != "capsule" and args.d_border is None:
+            cfg.d_border = 0          # a capsule D's border, from --init-from, does not carry over
     if args.d_border is not None:
         cfg.d_border = args.d_border
     if args.class_entropy > 0:

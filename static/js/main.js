@@ -89,6 +89,7 @@ async function showAlternatives(msg, latest) {
       drawPixelated($("live-canvas"), bitmap);
       await showResults(app.result.subject.editor, app.result.msg, pastedResult());
       for (const other of box.children) other.classList.toggle("active", other === c);
+      app.result.draws++;
     });
     box.append(c);
   }
@@ -203,14 +204,14 @@ app.socket = connect({
     app.chart.add(m.steps, m.losses);   // the last chunk ends the run unreported: close the lines at its step
     setStatus(`Done in ${m.seconds.toFixed(1)} s.`);
     drawPixelated($("live-canvas"), result);
-    app.result = { bitmap: result, subject: app.subject, msg: m, best: m, ticket };
+    app.result = { bitmap: result, subject: app.subject, msg: m, best: m, ticket, draws: 0 };
     if (app.latent && m.z) {       // a pick for morphs and arithmetic, under its model
       app.latent.addItem(m.z, m.image, "completion", "a completion", app.subject.model.name);
     }
     // a new job may start while these draw: each step checks that this one is still the latest
     const latest = () => app.job.ticket === ticket;
     await showResults(app.subject.editor, m, pastedResult());
-    if (latest()) app.result.shown = true;   // every panel is drawn (the browser tests wait for this)
+    if (latest()) app.result.draws++;   // every panel is drawn (the browser tests wait for this)
     if (latest()) await showAlternatives(m, latest);
     if (latest()) app.presenter.jobEnded();
   }),
@@ -251,7 +252,9 @@ for (const el of document.querySelectorAll("input[type=range], input[type=checkb
 $("params").addEventListener("submit", (e) => e.preventDefault());   // Enter is handled below
 $("ba-slider").addEventListener("input", (e) => setBeforeAfter(e.target.value));
 $("grain").addEventListener("change", async () => {
-  if (app.result) await showResults(app.result.subject.editor, app.result.msg, pastedResult());
+  if (!app.result) return;
+  await showResults(app.result.subject.editor, app.result.msg, pastedResult());
+  app.result.draws++;
 });
 document.addEventListener("keyup", (e) => {
   if (e.key === "o" || e.key === "O") document.body.classList.remove("show-original");

@@ -34,3 +34,16 @@ def fill_params(page, steps, restarts, fast=True):
     page.fill("input[name=restarts]", restarts)
     if page.is_checked("input[name=fast]") != fast:
         page.click("input[name=fast]")
+
+
+def result_draws(page):
+    """How many times the current result's panels have been drawn in full (0 while
+    the first drawing, after the done state, is under way)."""
+    return page.evaluate("window.regen.result ? window.regen.result.draws : 0")
+
+
+def wait_for_results(page, after=0, timeout=10000):
+    """Wait until the latest job's result panels are drawn (more than `after` times:
+    pass result_draws() from before a redraw, e.g. the grain toggle)."""
+    wait_until(page, "window.regen.result && window.regen.result.ticket === window.regen.job.ticket"
+                     f" && window.regen.result.draws > {int(after)}", timeout=timeout)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bench.server import running_server
-from tests.e2e.helpers import open_page, wait_until
+from tests.e2e.helpers import open_page, wait_for_results, wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "artifacts")
@@ -72,6 +72,7 @@ def test_draw_complete_and_watch(page):
     page.click("#complete")
     wait_until(page, "window.regen.chart.points >= 2", timeout=60000)
     wait_until(page, "document.body.dataset.state === 'done'", timeout=120000)
+    wait_for_results(page)
     assert live_pixels(page) != before, "the live canvas changed"
     assert page.evaluate("window.regen.chart.points") >= 3
     ends = page.evaluate("[window.regen.chart.series.total.at(-1).x, window.regen.result.msg.steps]")

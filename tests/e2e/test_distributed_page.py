@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.cluster import read_text
-from tests.e2e.helpers import fill_params, open_page, wait_until
+from tests.e2e.helpers import fill_params, open_page, wait_for_results, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip, live_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
@@ -57,6 +57,7 @@ def test_a_completion_run_by_a_worker_streams_into_the_page_and_stop_stops_it(pa
     before = live_pixels(page)
     page.click("#complete")
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    wait_for_results(page)
     assert live_pixels(page) != before and page.is_visible("#results")
     assert "Done" in page.inner_text("#status")
     assert page.errors == []

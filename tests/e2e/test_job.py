@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from bench.server import running_server
-from tests.e2e.helpers import fill_params, wait_until
+from tests.e2e.helpers import fill_params, result_draws, wait_for_results, wait_until
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -58,9 +58,7 @@ def run_job(page, steps="20", restarts="2", preset="center", fast=True):
     page.evaluate(f"window.regen.editor.preset('{preset}')")
     click_complete(page)
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
-    # the result panels are drawn asynchronously after the done state
-    wait_until(page, "window.regen.result && window.regen.result.ticket === window.regen.job.ticket"
-                     " && window.regen.result.shown === true", timeout=10000)
+    wait_for_results(page)   # drawn after the done state
 
 
 def start_long_job(page):
@@ -293,9 +291,9 @@ def test_grain_matching_adds_the_photos_detail_to_the_pasted_fill(page, tmp_path
         return np.abs(np.diff(c, axis=1)).mean()
 
     with_grain = hole_roughness()
+    drawn = result_draws(page)
     page.click("#grain")
-    page.wait_for_timeout(300)
-    wait_until(page, "document.getElementById('cmp-pasted').width === 160")
+    wait_for_results(page, after=drawn)
     without = hole_roughness()
     assert with_grain > 2 * without, (with_grain, without)
 
@@ -307,8 +305,9 @@ def test_a_distinct_alternative_can_be_adopted(page):
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
     # the thumbnails are drawn just after the done state: wait for them
     wait_until(page, "document.querySelectorAll('#alternatives canvas').length >= 2", timeout=10000)
+    drawn = result_draws(page)
     page.click("#alternatives canvas >> nth=1")
-    page.wait_for_timeout(300)
+    wait_for_results(page, after=drawn)
     assert page.evaluate("document.querySelector('#alternatives canvas.active').dataset.alternative") == "1"
     assert page.evaluate("""(() => { const r = window.regen.result;
         const a = new Uint8Array(r.msg.image), b = new Uint8Array(r.best.alternatives[0].image);
@@ -323,6 +322,7 @@ def test_presenter_mode_shows_the_result_strip_without_scrolling(page):
     assert page.evaluate("document.body.classList.contains('presenter')")
     page.click("#complete")
     wait_until(page, "document.body.dataset.state === 'done'", timeout=60000)
+    wait_for_results(page)
     shot(page, "e2e_presenter_done")
     strip = page.locator("#results .compare").bounding_box()
     assert strip["y"] + strip["height"] <= 1000, "the comparison strip is on the first screen"

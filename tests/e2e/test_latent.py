@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bench.server import running_server
-from tests.e2e.helpers import open_page, wait_until
+from tests.e2e.helpers import open_page, wait_for_results, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -104,8 +104,9 @@ def test_a_digit_is_completed_as_a_chosen_class(page):
     page.fill("input[name=steps]", "10")
     page.evaluate("window.regen.editor.preset('bottom')")
     page.click("#complete")
-    wait_until(page, "window.regen.job.kind === 'complete' && document.body.dataset.state === 'done'"
-               " && window.regen.result", timeout=30000)
+    wait_until(page, "window.regen.job.kind === 'complete' && document.body.dataset.state === 'done'",
+               timeout=30000)
+    wait_for_results(page)
     assert page.evaluate("window.regen.result.msg.class") == 2
     assert "Completed as a 2" in page.inner_text("#result-note")
     assert page.errors == []
