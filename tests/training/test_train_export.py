@@ -238,3 +238,25 @@ def test_half_weights_halve_the_graphs_keep_the_outputs_and_warm_start_from_them
     warm_start.init_from_export(fresh, str(models / "half"))
     np.testing.assert_allclose(fresh.ema_generator(z, training=False).numpy(),
                                gan.ema_generator(z, training=False).numpy(), atol=1e-2)
+
+
+def test_shrink_halves_the_chosen_graphs_of_an_exported_model_in_place(tmp_path):
+    from training import shrink
+    gan, out = train_two_steps(tmp_path)
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "toy", "--models-dir", str(models), "--graphs-only"]) == 0
+    folder = models / "toy"
+    z = tf.random.uniform([4, 8], -1, 1)
+    before_images = load_model(str(models), "toy").generate(z)[0].numpy()
+    g_size, d_size = ((folder / f"{role}.pb").stat().st_size for role in ("generator", "discriminator"))
+    assert shrink.main([str(folder), "--roles", "generator"]) == 0
+    assert 0.45 < (folder / "generator.pb").stat().st_size / g_size < 0.6
+    sizes = shrink.shrink(str(folder), ["generator"])
+    assert sizes == {}, "a graph already stored as float16 is left alone"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["graphs"]["generator"]["stored_weights"] == "float16"
+    assert "stored_weights" not in manifest["graphs"]["discriminator"]
+    assert (folder / "discriminator.pb").stat().st_size == d_size
+    after_images = load_model(str(models), "toy").generate(z)[0].numpy()
+    assert 0 < np.abs(after_images - before_images).max() < 1e-2
+    assert shrink.main([str(folder), "--roles", "encoder"]) == 2, "a graph the model lacks is refused"
