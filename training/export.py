@@ -43,8 +43,10 @@ TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "
 SAMPLE_COUNT = 24
 
 
-# --half-weights stores frozen weights of at least this many values as float16
+# --half-weights stores frozen weights of at least this many values as float16,
+# and marks the graph's manifest entry so (a record for people; the graph says it itself)
 HALF_MIN_VALUES = 1024
+HALF_WEIGHTS_ENTRY = {"stored_weights": "float16"}
 
 
 def freeze(fn, specs, folder, filename, half=False):
@@ -102,7 +104,7 @@ def export_graphs(gan, folder, half=False):
     d_in, (d_prob, d_logit) = freeze(gan.d_outputs,
                                      tf.TensorSpec([None, *cfg.image_shape], tf.float32, name="image"),
                                      folder, "discriminator.pb", half)
-    stored = {"stored_weights": "float16"} if half else {}   # a record for people; the graphs say it themselves
+    stored = HALF_WEIGHTS_ENTRY if half else {}
     return {
         "generator": {"file": "generator.pb", "input": g_in, "output": g_out, **stored},
         "discriminator": {"file": "discriminator.pb", "input": d_in,
@@ -121,7 +123,7 @@ def export_weights(gan, folder):
 
 def held_out_samples(dataset, data_dir, n=SAMPLE_COUNT):
     """(n, H, W, C) uint8 images the model never saw: MNIST test digits (a few of
-    each class) or faces from faces64_val. None for other datasets."""
+    each class) or faces from faces64_val (n=None: all 500). None for other datasets."""
     if dataset == "mnist":
         test = data.load_mnist(data_dir, split="test")
         picks = np.concatenate([np.flatnonzero(test.labels == c)[:3] for c in range(10)])[:n]

@@ -129,9 +129,10 @@ class FaceMetrics:
 
     def __init__(self, data_dir=None):
         self.net = load_features()
-        held = data.load_npz(os.path.join(data_dir or data.default_data_dir(), "faces64_val.npz"), ["images"])
-        self.reference_size = len(held["images"])
-        self.reference = frechet.gaussian(embed(self.net, held["images"]))
+        from training.export import held_out_samples   # the one reader of faces64_val
+        held = held_out_samples("faces", data_dir, None)
+        self.reference_size = len(held)
+        self.reference = frechet.gaussian(embed(self.net, held))
 
     def __call__(self, images, requested=None):
         """Faces (N, 64, 64, 3), uint8 or float32 in [-1, 1] (`embed`) -> {column: float}."""

@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 
 from app.engine import manifest as model_format  # noqa: E402
 from training.cli import command  # noqa: E402
-from training.export import half_weights  # noqa: E402
+from training.export import HALF_WEIGHTS_ENTRY, half_weights  # noqa: E402
 
 
 def shrink(folder, roles=None):
@@ -34,13 +34,13 @@ def shrink(folder, roles=None):
     sizes = {}
     for role in roles or list(manifest.graphs):
         entry = manifest.graphs[role]
-        if entry.get("stored_weights") == "float16":
+        if HALF_WEIGHTS_ENTRY.items() <= entry.items():
             continue
         path = manifest.graph_path(folder, role)
         before = os.path.getsize(path)
         smaller = half_weights(model_format.read_graph_def(path))
         tf.io.write_graph(smaller, os.path.dirname(path), os.path.basename(path), as_text=False)
-        entry["stored_weights"] = "float16"
+        entry.update(HALF_WEIGHTS_ENTRY)
         sizes[role] = (before, os.path.getsize(path))
     model_format.write(folder, manifest)
     return sizes
