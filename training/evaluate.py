@@ -157,12 +157,11 @@ def projection_report(model, data_dir, faces=64, restarts=16, steps=500, seed=0)
 def frechet_report(model, data_dir, seed=0, n=FD_SAMPLES):
     """The Fréchet distance of n samples, and of n training faces (the floor), to faces64_val."""
     metrics = face_features.FaceMetrics(data_dir)
-    fd = lambda images: metrics(images)[metrics.COLUMNS[0]]   # noqa: E731
     train = data.load_faces(data_dir).images
     floor = train[np.random.default_rng(seed).choice(len(train), n, replace=False)]
     return {"features_version": face_features.VERSION, "samples": n,
             "reference": f"faces64_val ({metrics.reference_size})",
-            "fd": fd(generate(model, n, seed)), "fd_training_faces": fd(floor)}
+            "fd": metrics.distance(generate(model, n, seed)), "fd_training_faces": metrics.distance(floor)}
 
 
 def evaluate(folder, n=1000, seed=0, data_dir=None, projection=(64, 16, 500)):

@@ -32,7 +32,7 @@ from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2)
 
 from app.engine import manifest as model_format  # noqa: E402
-from training import checkpoint, data, reporting, train_encoder  # noqa: E402
+from training import checkpoint, data, reporting, shrink, train_encoder  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.gans import build_gan  # noqa: E402
 from training.nets.encoder import build_encoder  # noqa: E402
@@ -43,16 +43,9 @@ TRAINING_SETTINGS = ("dataset", "batch", "lr", "d_lr", "beta1", "top_k", "r1", "
 SAMPLE_COUNT = 24
 
 
-# --half-weights stores frozen weights of at least this many values as float16,
-# and marks the graph's manifest entry so (a record for people; the graph says it itself)
-HALF_MIN_VALUES = 1024
-HALF_WEIGHTS_ENTRY = {"stored_weights": "float16"}
-
-
-def freeze(fn, specs, folder, filename, half=False):
+def freeze(fn, specs, folder, filename):
     """Trace `fn` for one TensorSpec or a list of them, fold its variables into
-    constants and write the GraphDef (with `half`, its large weights stored as
-    float16: see `half_weights`).
+    constants and write the GraphDef.
 
     Returns (input tensor name, or a list of them for a list of specs,
     [output tensor names in return order]).
@@ -60,55 +53,25 @@ def freeze(fn, specs, folder, filename, half=False):
     many = isinstance(specs, (list, tuple))
     concrete = tf.function(fn).get_concrete_function(*(specs if many else [specs]))
     frozen = convert_variables_to_constants_v2(concrete)
-    graph_def = frozen.graph.as_graph_def()
-    tf.io.write_graph(half_weights(graph_def) if half else graph_def, folder, filename, as_text=False)
+    tf.io.write_graph(frozen.graph.as_graph_def(), folder, filename, as_text=False)
     inputs = [t.name for t in frozen.inputs[:len(specs) if many else 1]]
     return inputs if many else inputs[0], [t.name for t in frozen.outputs]
 
 
-def half_weights(graph_def):
-    """A copy of a frozen GraphDef whose float32 weights of HALF_MIN_VALUES values or
-    more are stored as float16 and cast back to float32 where they are read: the file
-    is about half the size, the graph's inputs, outputs and arithmetic stay float32,
-    and the outputs move by about float16's rounding (a relative 5e-4 per weight).
-
-    Each such Const `w` becomes a float16 Const `w/float16` and a Cast named `w`, so
-    every node that read `w` reads the same name (`training.warm_start` reads the
-    weights back through the Cast)."""
-    out = tf.compat.v1.GraphDef()
-    out.versions.CopyFrom(graph_def.versions)
-    out.library.CopyFrom(graph_def.library)
-    for node in graph_def.node:
-        values = tf.make_ndarray(node.attr["value"].tensor) \
-            if node.op == "Const" and node.attr["dtype"].type == tf.float32.as_datatype_enum else None
-        if values is None or values.size < HALF_MIN_VALUES:
-            out.node.add().CopyFrom(node)
-            continue
-        stored = out.node.add(name=f"{node.name}/float16", op="Const", device=node.device)
-        stored.attr["dtype"].type = tf.float16.as_datatype_enum
-        stored.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(values.astype(np.float16)))
-        cast = out.node.add(name=node.name, op="Cast", input=[stored.name], device=node.device)
-        cast.attr["SrcT"].type = tf.float16.as_datatype_enum
-        cast.attr["DstT"].type = tf.float32.as_datatype_enum
-        cast.attr["Truncate"].b = False
-    return out
-
-
-def export_graphs(gan, folder, half=False):
-    """Write generator.pb (the averaged G) and discriminator.pb (with `half`, their
-    large weights stored as float16); returns the manifest's `graphs` entry."""
+def export_graphs(gan, folder):
+    """Write generator.pb (the averaged G) and discriminator.pb; returns the
+    manifest's `graphs` entry."""
     cfg = gan.cfg
     g_in, (g_out,) = freeze(lambda z: gan.ema_generator(z, training=False),
                             tf.TensorSpec([None, cfg.g_input_dim], tf.float32, name="z"),
-                            folder, "generator.pb", half)
+                            folder, "generator.pb")
     d_in, (d_prob, d_logit) = freeze(gan.d_outputs,
                                      tf.TensorSpec([None, *cfg.image_shape], tf.float32, name="image"),
-                                     folder, "discriminator.pb", half)
-    stored = HALF_WEIGHTS_ENTRY if half else {}
+                                     folder, "discriminator.pb")
     return {
-        "generator": {"file": "generator.pb", "input": g_in, "output": g_out, **stored},
+        "generator": {"file": "generator.pb", "input": g_in, "output": g_out},
         "discriminator": {"file": "discriminator.pb", "input": d_in,
-                          "outputs": {"probability": d_prob, "logit": d_logit}, **stored},
+                          "outputs": {"probability": d_prob, "logit": d_logit}},
     }
 
 
@@ -174,7 +137,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     """Freeze the run's checkpoint into models_dir/name; returns the folder. graphs_only
     leaves out the Keras weights: the bundled models share a size cap, and `--init-from`
     can still start from the graphs (the older path), though less exactly; half_weights
-    stores the graphs' large weights as float16 (see `half_weights`)."""
+    stores the graphs' large weights as float16 (`training.shrink`)."""
     model_format.check_name(name)
     step, cfg, args = checkpoint.read_state(run_dir)
     gan = build_gan(cfg)
@@ -182,7 +145,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    graphs = export_graphs(gan, folder, half_weights)
+    graphs = export_graphs(gan, folder)
     weights = None if graphs_only else export_weights(gan, folder)
     sample_names = []
     held_out = held_out_samples(args.get("dataset"), data_dir) if samples else None
@@ -195,6 +158,8 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
     model_format.write(folder, build_manifest(name, title, gan, graphs, step, args, sample_names, weights))
+    if half_weights:
+        shrink.shrink(folder, list(graphs))
     return folder
 
 

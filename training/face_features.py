@@ -134,10 +134,13 @@ class FaceMetrics:
         self.reference_size = len(held)
         self.reference = frechet.gaussian(embed(self.net, held))
 
+    def distance(self, images):
+        """Faces (N, 64, 64, 3), uint8 or float32 in [-1, 1] (`embed`) -> their FD to faces64_val."""
+        return frechet.frechet_from_stats(frechet.gaussian(embed(self.net, images)), self.reference)
+
     def __call__(self, images, requested=None):
-        """Faces (N, 64, 64, 3), uint8 or float32 in [-1, 1] (`embed`) -> {column: float}."""
-        return {self.COLUMNS[0]: frechet.frechet_from_stats(frechet.gaussian(embed(self.net, images)),
-                                                           self.reference)}
+        """The run-metrics reader's form of `distance`: {column: float}."""
+        return {self.COLUMNS[0]: self.distance(images)}
 
 
 @command

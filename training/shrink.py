@@ -3,8 +3,8 @@
     python -m training.shrink models/NAME [--roles encoder,generator,...]
 
 The bundled models share a size cap (60 MB for `models/`). This rewrites the
-chosen graphs of a model folder the way `training.export --half-weights` writes
-them (`training.export.half_weights`): large weights stored as float16 and cast
+chosen graphs of a model folder (`training.export --half-weights` calls it on a
+fresh export; `half_weights` below does the work): large weights stored as float16 and cast
 back to float32 inside the graph, about half the file, outputs within about
 1e-3. The manifest records it (`"stored_weights": "float16"` on the graph's
 entry); a graph already stored so is left as it is. An encoder trained against a
@@ -17,11 +17,45 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from app.engine import manifest as model_format  # noqa: E402
 from training.cli import command  # noqa: E402
-from training.export import HALF_WEIGHTS_ENTRY, half_weights  # noqa: E402
+
+# weights of at least this many values are stored as float16; the graph's manifest
+# entry is marked so (a record for people: the graph says it itself)
+HALF_MIN_VALUES = 1024
+HALF_WEIGHTS_ENTRY = {"stored_weights": "float16"}
+
+
+def half_weights(graph_def):
+    """A copy of a frozen GraphDef whose float32 weights of HALF_MIN_VALUES values or
+    more are stored as float16 and cast back to float32 where they are read: the file
+    is about half the size, the graph's inputs, outputs and arithmetic stay float32,
+    and the outputs move by about float16's rounding (a relative 5e-4 per weight).
+
+    Each such Const `w` becomes a float16 Const `w/float16` and a Cast named `w`, so
+    every node that read `w` reads the same name (`training.warm_start` reads the
+    weights back through the Cast)."""
+    out = tf.compat.v1.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        values = tf.make_ndarray(node.attr["value"].tensor) \
+            if node.op == "Const" and node.attr["dtype"].type == tf.float32.as_datatype_enum else None
+        if values is None or values.size < HALF_MIN_VALUES:
+            out.node.add().CopyFrom(node)
+            continue
+        stored = out.node.add(name=f"{node.name}/float16", op="Const", device=node.device)
+        stored.attr["dtype"].type = tf.float16.as_datatype_enum
+        stored.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(values.astype(np.float16)))
+        cast = out.node.add(name=node.name, op="Cast", input=[stored.name], device=node.device)
+        cast.attr["SrcT"].type = tf.float16.as_datatype_enum
+        cast.attr["DstT"].type = tf.float32.as_datatype_enum
+        cast.attr["Truncate"].b = False
+    return out
+
 
 
 def shrink(folder, roles=None):

@@ -32,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 from training import augment, checkpoint, data, loop, reporting, run_metrics, warm_start  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.gans import ARCHS, G_ARCHS, build_gan, default_config  # noqa: E402
-from training.nets import D_ARCHS  # noqa: E402
+from training.nets import D_ARCHS, drop_foreign_options  # noqa: E402
 
 # --precision -> the Keras dtype policy the nets are built under
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
@@ -131,8 +131,7 @@ def _shape_d(args, ds, cfg):
         cfg.dropout = args.dropout
     if args.d_arch:
         cfg.d_arch = args.d_arch
-        if args.d_arch != "capsule" and args.d_border is None:
-            cfg.d_border = 0          # a capsule D's border, from --init-from, does not carry over
+        drop_foreign_options(cfg)   # a capsule D's border, from --init-from, does not carry over
     if args.d_border is not None:
         cfg.d_border = args.d_border
     if args.class_entropy > 0:

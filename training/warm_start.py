@@ -31,7 +31,7 @@ VARIABLE_SUFFIX = "ReadVariableOp/resource"
 
 def variable_constants(graph_def):
     """The frozen variables of a GraphDef, as float32 arrays in node order (a weight the
-    export stored as float16 is a Cast of its float16 Const: `export.half_weights`)."""
+    export stored as float16 is a Cast of its float16 Const: `shrink.half_weights`)."""
     nodes = {n.name: n for n in graph_def.node}
 
     def value(n):

@@ -87,12 +87,19 @@ async function showAlternatives(msg, latest) {
       app.result.bitmap = bitmap;
       app.result.msg = { ...app.result.best, image: option.image };
       drawPixelated($("live-canvas"), bitmap);
-      await showResults(app.result.subject.editor, app.result.msg, pastedResult());
+      await redrawResults();
       for (const other of box.children) other.classList.toggle("active", other === c);
-      app.result.draws++;
     });
     box.append(c);
   }
+}
+
+/** Draws every result panel of app.result and then counts the drawing in app.result.draws
+ * (the browser tests wait for the count), unless a newer result took its place meanwhile. */
+async function redrawResults() {
+  const result = app.result;
+  await showResults(result.subject.editor, result.msg, pastedResult());
+  if (app.result === result) result.draws++;
 }
 
 /** The last result pasted back into the uploaded photo (with grain if asked), or null for a sample. */
@@ -210,8 +217,7 @@ app.socket = connect({
     }
     // a new job may start while these draw: each step checks that this one is still the latest
     const latest = () => app.job.ticket === ticket;
-    await showResults(app.subject.editor, m, pastedResult());
-    if (latest()) app.result.draws++;   // every panel is drawn (the browser tests wait for this)
+    await redrawResults();
     if (latest()) await showAlternatives(m, latest);
     if (latest()) app.presenter.jobEnded();
   }),
@@ -252,9 +258,7 @@ for (const el of document.querySelectorAll("input[type=range], input[type=checkb
 $("params").addEventListener("submit", (e) => e.preventDefault());   // Enter is handled below
 $("ba-slider").addEventListener("input", (e) => setBeforeAfter(e.target.value));
 $("grain").addEventListener("change", async () => {
-  if (!app.result) return;
-  await showResults(app.result.subject.editor, app.result.msg, pastedResult());
-  app.result.draws++;
+  if (app.result) await redrawResults();
 });
 document.addEventListener("keyup", (e) => {
   if (e.key === "o" || e.key === "O") document.body.classList.remove("show-original");

@@ -365,5 +365,5 @@ def test_a_capsule_d_with_a_reflected_border_sees_the_edge_pixels():
 
 def test_a_border_is_refused_for_the_conv_d_whose_convolutions_pad():
     from training.nets import build_d
-    with pytest.raises(ValueError, match="capsule D's option"):
+    with pytest.raises(ValueError, match="d_border is the option of the capsule D, not of the conv D"):
         build_d(dataclasses.replace(ModelConfig(image_shape=(28, 28, 1)), d_border=4))
