@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 DATA=${REGEN_DATA:-../shared/datasets}
 OUT=bench/results
 mkdir -p "$OUT"
-LIMIT=${LIMIT:-16}   # faces; MNIST quality uses 4x as many (judge accuracy needs them)
+LIMIT=${LIMIT:-16}   # MNIST quality uses 4x as many (judge accuracy needs them); face quality FACE_LIMIT (100)
 PART=${1:-all}
 
 if [[ $PART == all || $PART == speed ]]; then
@@ -31,8 +31,8 @@ if [[ $PART == all || $PART == speed ]]; then
   fi
 fi
 if [[ $PART == all || $PART == faces ]]; then
-  python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half \
-      --methods regen,telea,ns --limit "$LIMIT" --json "$OUT/quality_faces.json"
+  python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half,eyes,mouth \
+      --methods regen,telea,ns --limit "${FACE_LIMIT:-100}" --json "$OUT/quality_faces.json"
   python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center \
       --methods regen-fast,yeh,telea --limit "${TTQ_LIMIT:-8}" --time-to-quality --json "$OUT/ttq_faces.json"
 fi
