@@ -4,9 +4,8 @@
 
 The bundled models share a size cap (60 MB for `models/`). This rewrites the
 chosen graphs of a model folder (`training.export --half-weights` calls it on a
-fresh export; `half_weights` below does the work): large weights stored as float16 and cast
-back to float32 inside the graph, about half the file, outputs within about
-1e-3. The manifest records it (`"stored_weights": "float16"` on the graph's
+fresh export): large weights stored as float16 (`half_weights`) and cast back
+to float32 inside the graph, about half the file, outputs within about 1e-3. The manifest records it (`"stored_weights": "float16"` on the graph's
 entry); a graph already stored so is left as it is. An encoder trained against a
 generator cannot be exported onto it once that generator has been shrunk (its
 file, and so its hash, changed): shrink the generator after the encoder.
@@ -55,7 +54,6 @@ def half_weights(graph_def):
         cast.attr["DstT"].type = tf.float32.as_datatype_enum
         cast.attr["Truncate"].b = False
     return out
-
 
 
 def shrink(folder, roles=None):
