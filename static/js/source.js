@@ -11,6 +11,8 @@ export class Source {
     this.model = null;
     this.samples = [];
     this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box, inverted}
+    this.ticket = 0;       // of the latest pick: a model, a sample or an upload
+    this.landed = 0;       // the ticket of the latest pick that has finished
     this.#wireUpload();
     this.crop = new CropEditor($("crop-canvas"));
     $("crop-apply").addEventListener("click", () => this.upload(this.crop.file, this.crop.box));
@@ -35,34 +37,58 @@ export class Source {
     await this.selectModel(this.models[0].name);
   }
 
+  /** Show `name`'s gallery and first sample. The model, its gallery and the editor's image
+   *  change together, once both have arrived; a later pick (model, sample or upload) made
+   *  meanwhile wins, and this one's late answers are dropped. */
   async selectModel(name) {
-    this.model = this.models.find((m) => m.name === name);
     $("model-picker").value = name;
-    document.body.dataset.kind = this.model.kind;
-    const classes = $("params").elements.class;       // a class-conditional model: "complete as"
-    classes.replaceChildren(new Option("any", ""),
-      ...Array.from({ length: this.model.num_classes }, (_, k) => new Option(String(k), String(k))));
-    $("class-field").hidden = !this.model.num_classes;
-    const res = await fetch(`/api/models/${encodeURIComponent(name)}/samples`);
-    this.samples = await res.json();
-    this.#renderGallery();
-    if (this.samples.length) await this.pickSample(0);
+    await this.#loading(async (stale) => {
+      const model = this.models.find((m) => m.name === name);
+      const samples = await (await fetch(`/api/models/${encodeURIComponent(name)}/samples`)).json();
+      if (stale()) return;
+      this.model = model;
+      this.samples = samples;
+      document.body.dataset.kind = model.kind;
+      const classes = $("params").elements.class;       // a class-conditional model: "complete as"
+      classes.replaceChildren(new Option("any", ""),
+        ...Array.from({ length: model.num_classes }, (_, k) => new Option(String(k), String(k))));
+      $("class-field").hidden = !model.num_classes;
+      this.#renderGallery();
+      if (samples.length) await this.#showSample(0, stale);
+    });
   }
 
   get size() { return this.model.image_shape[0]; }
 
-  async pickSample(index) {
+  /** True from a pick until its image is in the editor: what is on screen is not yet what was picked. */
+  get loading() { return this.landed !== this.ticket; }
+
+  pickSample(index) { return this.#loading((stale) => this.#showSample(index, stale)); }
+
+  async #showSample(index, stale) {
     const n = this.samples.length;
     if (!n) return;
-    this.index = ((index % n) + n) % n;
-    const sample = this.samples[this.index];
-    const img = await loadImage(sample.url);
-    this.current = { kind: "sample", id: sample.id };
+    const chosen = ((index % n) + n) % n;
+    const img = await loadImage(this.samples[chosen].url);
+    if (stale()) return;
+    this.index = chosen;
+    this.current = { kind: "sample", id: this.samples[chosen].id };
     $("crop-editor").hidden = true;
     this.editor.setImage(img, this.size);
+    $("model-picker").value = this.model.name;     // a model pick this one overtook is dropped
     for (const [i, el] of [...$("gallery").children].entries()) el.classList.toggle("active", i === this.index);
     $("upload-note").textContent = "";
     this.onPicked();
+  }
+
+  /** Run one pick, `work(stale)`; stale() turns true once a newer pick has begun. */
+  async #loading(work) {
+    const ticket = ++this.ticket;
+    try {
+      await work(() => ticket !== this.ticket);
+    } finally {
+      if (ticket === this.ticket) this.landed = ticket;
+    }
   }
 
   next(step = 1) { return this.pickSample((this.index ?? -1) + step); }
@@ -78,16 +104,23 @@ export class Source {
       toast("That is not an image: use PNG, JPEG or WebP.");
       return;
     }
+    await this.#loading((stale) => this.#upload(file, box, stale));
+  }
+
+  async #upload(file, box, stale) {
     const where = box ? `&box=${box.map((v) => Math.round(v)).join(",")}` : "";
     const res = await fetch(`/api/prepare?model=${encodeURIComponent(this.model.name)}${where}`, {
       method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" },
     });
     const body = await res.json().catch(() => ({ message: `the server answered ${res.status}` }));
+    if (stale()) return;
     if (!res.ok) { toast(`Upload refused: ${body.message}`); return; }
     const [crop, photo] = await Promise.all([loadImage(body.image), loadImage(URL.createObjectURL(file))]);
+    if (stale()) return;
     const bytes = dataUrlBytes(body.image);
     this.current = { kind: "upload", bytes, photo, box: body.box, inverted: body.inverted };
     this.editor.setImage(crop, this.size);
+    $("model-picker").value = this.model.name;
     for (const el of $("gallery").children) el.classList.remove("active");
     const found = box ? "Cropped where you put the square." : this.model.kind === "faces"
       ? (body.face_found ? "Face found and cropped." : "No face found: using the central square.")

@@ -27,6 +27,13 @@ def open_page(browser, url, height=1000):
     return page
 
 
+def pick_model(page, name):
+    """Choose `name` in the model picker and wait until its first sample is in the editor
+    (the model, gallery and image change together once they have all arrived)."""
+    page.select_option("#model-picker", name)
+    wait_until(page, f"!window.regen.source.loading && window.regen.source.model.name === {name!r}")
+
+
 def fill_params(page, steps, restarts, fast=True):
     """Set the completion's steps and restarts; fast=False turns the fast path off
     (no early stop), so a long job really runs long."""

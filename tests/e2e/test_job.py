@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from bench.server import running_server
-from tests.e2e.helpers import fill_params, result_draws, wait_for_results, wait_until
+from tests.e2e.helpers import fill_params, pick_model, result_draws, wait_for_results, wait_until
 from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -83,8 +83,8 @@ def canvas_pixels(page, canvas_id):
 # 1 -------------------------------------------------------------------------------------------
 def test_changing_the_model_mid_run_stops_the_job_and_never_mixes_two(page):
     start_long_job(page)
-    page.select_option("#model-picker", "tiny-gray")
-    wait_until(page, "document.body.dataset.kind === 'digits'")
+    pick_model(page, "tiny-gray")
+    assert page.evaluate("document.body.dataset.kind") == "digits"
     wait_until(page, "document.getElementById('status').textContent.startsWith('Stopped')")
     settle(page, 1500)
     assert page.inner_text("#status").startswith("Stopped"), "no late event of the face job took over"
@@ -94,6 +94,30 @@ def test_changing_the_model_mid_run_stops_the_job_and_never_mixes_two(page):
         rgb = canvas_pixels(page, cid)[:, :3]
         assert (rgb.max(1) - rgb.min(1)).max() <= 2, f"{cid} shows the digit (gray), not the face"
     shot(page, "e2e_model_change")
+
+
+def test_a_model_pick_overtaken_by_another_is_dropped_and_complete_waits_for_the_image(page):
+    held = []                                     # tiny-gray's sample list, answered only when released
+    page.route("**/api/models/tiny-gray/samples", lambda route: held.append(route))
+    page.select_option("#model-picker", "tiny-gray")
+    wait_until(page, "window.regen.source.loading")
+    page.evaluate("window.regen.editor.preset('center')")
+    ticket = page.evaluate("window.regen.job.ticket")
+    page.click("#complete")
+    assert page.evaluate("window.regen.job.ticket") == ticket, "no job for an image that is not on screen yet"
+    assert "still loading" in page.inner_text("#toast")
+    assert page.evaluate("window.regen.source.model.name") == "tiny", "the shown image's model until the new one is in"
+
+    pick_model(page, "tiny")                      # changed her mind before the digits came
+    wait_until(page, "window.regen.editor.ready")
+    for route in held:
+        route.continue_()
+    settle(page)
+    assert page.input_value("#model-picker") == "tiny"
+    assert page.evaluate("[window.regen.source.model.name, document.body.dataset.kind]") == ["tiny", "faces"]
+    assert all("/tiny/" in src for src in page.eval_on_selector_all("#gallery img", "els => els.map(e => e.src)"))
+    run_job(page, "10", "2", "center")
+    assert page.evaluate("window.regen.result.subject.model.name") == "tiny"
 
 
 # 2 -------------------------------------------------------------------------------------------
@@ -108,8 +132,7 @@ def test_stop_leaves_a_stopped_status(page):
 
 # 3 -------------------------------------------------------------------------------------------
 def test_a_fast_double_enter_runs_one_job_to_the_end(page):
-    page.select_option("#model-picker", "tiny-gray")
-    wait_until(page, "document.body.dataset.kind === 'digits' && window.regen.editor.ready")
+    pick_model(page, "tiny-gray")
     fill_params(page, "200", "2", fast=False)
     page.evaluate("window.regen.editor.preset('bottom')")
     ticket = page.evaluate("window.regen.job.ticket")
@@ -147,8 +170,8 @@ def test_a_dark_digit_on_paper_is_pasted_back_dark_on_paper(page, tmp_path):
     photo[30:90, 52:68] = 20                       # a dark "1" on white paper
     path = tmp_path / "digit.png"
     Image.fromarray(photo).save(path)
-    page.select_option("#model-picker", "tiny-gray")
-    wait_until(page, "document.body.dataset.kind === 'digits'")
+    pick_model(page, "tiny-gray")
+    assert page.evaluate("document.body.dataset.kind") == "digits"
     page.set_input_files("#file-input", str(path))
     wait_until(page, "document.getElementById('upload-note').textContent.includes('inverted')")
     run_job(page, "20", "2", "right")
@@ -223,8 +246,8 @@ def test_the_header_fits_and_the_editor_is_above_the_fold(browser, width):
 
 # 10 ------------------------------------------------------------------------------------------
 def test_eyes_and_mouth_keys_do_nothing_on_a_digit_model(page):
-    page.select_option("#model-picker", "tiny-gray")
-    wait_until(page, "document.body.dataset.kind === 'digits'")
+    pick_model(page, "tiny-gray")
+    assert page.evaluate("document.body.dataset.kind") == "digits"
     page.evaluate("window.regen.editor.clear()")
     for key in ("7", "8"):
         page.keyboard.press(key)

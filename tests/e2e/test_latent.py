@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bench.server import running_server
-from tests.e2e.helpers import open_page, wait_for_results, wait_until
+from tests.e2e.helpers import open_page, pick_model, wait_for_results, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip
 
 pytestmark = pytest.mark.browser
@@ -98,8 +98,8 @@ def test_an_infogan_slider_changes_the_picture_live(page):
 
 def test_a_digit_is_completed_as_a_chosen_class(page):
     page.click("[data-view=inpaint]")
-    page.select_option("#model-picker", "tiny-acgan")
-    wait_until(page, "window.regen.editor.ready && !document.getElementById('class-field').hidden")
+    pick_model(page, "tiny-acgan")
+    assert page.is_visible("#class-field")
     page.select_option("select[name=class]", "2")
     page.fill("input[name=steps]", "10")
     page.evaluate("window.regen.editor.preset('bottom')")
