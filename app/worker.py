@@ -75,7 +75,6 @@ class Worker:
 
     def run(self, job_id):
         """Claim and run one job to its one terminal event (if it is still to run)."""
-        from app.web import broker
         fields = self.queue.claim(job_id, self.name)
         if fields is None or fields == "orphaned":
             log.info("job %s skipped: %s", job_id, "its web process has gone" if fields else "no longer waiting")

@@ -81,6 +81,20 @@ def load_faces(data_dir=None):
     return Dataset("faces", images, flip=True)
 
 
+def held_out_samples(dataset, data_dir, n):
+    """(n, H, W, C) uint8 images no model trains on: MNIST test digits (three of each
+    class, in order, at most 30) or the faces of faces64_val (n=None: all 500).
+    None for other datasets."""
+    if dataset == "mnist":
+        test = load_mnist(data_dir, split="test")
+        picks = np.concatenate([np.flatnonzero(test.labels == c)[:3] for c in range(10)])[:n]
+        return test.images[np.sort(picks)]
+    if dataset == "faces":
+        path = os.path.join(data_dir or default_data_dir(), "faces64_val.npz")
+        return load_npz(path, ["images"])["images"][:n]
+    return None
+
+
 def _center_square(img):
     w, h = img.size
     side = min(w, h)

@@ -29,7 +29,7 @@ import tensorflow as tf  # noqa: E402
 
 from app.engine.adam import adam_step  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
-from training import data, export, face_features, reporting  # noqa: E402
+from training import data, face_features, reporting  # noqa: E402
 from training.cli import command  # noqa: E402
 from training.judge import judge_digits, load_judge  # noqa: E402
 
@@ -98,7 +98,7 @@ def code_report(model, folder, seed=0, per_code=200, values=9, rows=5):
 
 def memorisation_report(samples, dataset, data_dir, n=200):
     train = data.load_dataset(dataset, data_dir).images
-    held = export.held_out_samples(dataset, data_dir, n)
+    held = data.held_out_samples(dataset, data_dir, n)
     train = data.to_unit_range(train).numpy()
     gen = nn_distance(samples[:n], train)
     report = {"samples_nn_median": float(np.median(gen)), "samples_nn_min": float(gen.min())}
@@ -146,7 +146,7 @@ def project(model, targets, restarts=16, steps=500, lr=PROJECTION_LR, seed=0, ch
 
 
 def projection_report(model, data_dir, faces=64, restarts=16, steps=500, seed=0):
-    held = export.held_out_samples("faces", data_dir, faces)
+    held = data.held_out_samples("faces", data_dir, faces)
     if held is None:
         return None
     scores = project(model, data.to_unit_range(held).numpy(), restarts, steps, seed=seed)

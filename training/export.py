@@ -25,7 +25,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
@@ -84,19 +83,6 @@ def export_weights(gan, folder):
     return files
 
 
-def held_out_samples(dataset, data_dir, n=SAMPLE_COUNT):
-    """(n, H, W, C) uint8 images the model never saw: MNIST test digits (a few of
-    each class) or faces from faces64_val (n=None: all 500). None for other datasets."""
-    if dataset == "mnist":
-        test = data.load_mnist(data_dir, split="test")
-        picks = np.concatenate([np.flatnonzero(test.labels == c)[:3] for c in range(10)])[:n]
-        return test.images[np.sort(picks)]
-    if dataset == "faces":
-        path = os.path.join(data_dir or data.default_data_dir(), "faces64_val.npz")
-        return data.load_npz(path, ["images"])["images"][:n]
-    return None
-
-
 def write_samples(images, folder):
     os.makedirs(folder, exist_ok=True)
     names = []
@@ -148,7 +134,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     graphs = export_graphs(gan, folder)
     weights = None if graphs_only else export_weights(gan, folder)
     sample_names = []
-    held_out = held_out_samples(args.get("dataset"), data_dir) if samples else None
+    held_out = data.held_out_samples(args.get("dataset"), data_dir, SAMPLE_COUNT) if samples else None
     if held_out is not None:
         sample_names = write_samples(held_out, os.path.join(folder, "samples"))
     z = gan.sample_latent(64, tf.range(64) % cfg.num_classes if cfg.num_classes else None)

@@ -129,8 +129,7 @@ class FaceMetrics:
 
     def __init__(self, data_dir=None):
         self.net = load_features()
-        from training.export import held_out_samples   # the one reader of faces64_val
-        held = held_out_samples("faces", data_dir, None)
+        held = data.held_out_samples("faces", data_dir, None)
         self.reference_size = len(held)
         self.reference = frechet.gaussian(embed(self.net, held))
 

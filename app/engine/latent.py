@@ -10,7 +10,6 @@ continuous codes in [-1, 1]. Images out: (N, H, W, C) uint8, RGB or gray.
     python -m app.engine.latent samples --model mnist --seed 0 --count 16 --out grid.png
     python -m app.engine.latent morph --model faces --seed-a 1 --seed-b 2 --frames 16 --out morph.gif
 """
-import argparse
 import io
 import os
 import sys

@@ -22,7 +22,6 @@ No Flask here: the worker imports this too.
 import base64
 import dataclasses
 import json
-import time
 
 import redis
 

@@ -46,3 +46,14 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     assert "reaches yeh's final 19.80 dB after 0.50 s, 99x sooner than yeh ends" in text
     assert "bench/time_to_quality.png" in text
     assert text.rstrip().endswith("something")
+
+
+def test_benchmarks_md_is_the_render_of_the_results_and_notes():
+    """BENCHMARKS.md is generated: an edit made there instead of in bench/NOTES.md (or a
+    result file changed without rerunning the report) would be lost at the next render."""
+    with open(f"{report.ROOT}/bench/NOTES.md") as f:
+        notes = f.read()
+    with open(f"{report.ROOT}/BENCHMARKS.md") as f:
+        committed = f.read()
+    assert committed == report.render(notes), \
+        "BENCHMARKS.md differs from `python -m bench.report --notes bench/NOTES.md`: edit NOTES.md and rerun it"

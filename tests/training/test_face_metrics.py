@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from app.engine.model import load_model
 from tests.conftest import DATA_DIR, needs_shared_data
-from training import evaluate, face_features
+from training import data, evaluate, face_features
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
@@ -34,11 +34,10 @@ def test_the_feature_network_is_committed_and_versioned():
 def test_the_features_tell_real_faces_from_noise_and_blur():
     import cv2
 
-    from training import export
-    faces = export.held_out_samples("faces", DATA_DIR, 300)
+    faces = data.held_out_samples("faces", DATA_DIR, 300)
     net = face_features.load_features()
     real = face_features.embed(net, faces)
-    other = face_features.embed(net, export.held_out_samples("faces", DATA_DIR, 500)[300:])
+    other = face_features.embed(net, data.held_out_samples("faces", DATA_DIR, 500)[300:])
     blurred = face_features.embed(net, np.stack([cv2.GaussianBlur(f, (0, 0), 2.0) for f in faces[:200]]))
     same = face_features.frechet_distance(real[:200], other)
     assert face_features.frechet_distance(blurred, other) > 2 * same, "blurry faces are far from sharp ones"
@@ -60,10 +59,10 @@ def test_a_face_run_records_the_frechet_distance_as_it_trains(tmp_path):
     faces64_val, the figure training.evaluate reports (held-out faces score ~0)."""
     import csv
 
-    from training import export, train
+    from training import train
     reader = face_features.FaceMetrics(DATA_DIR)
     column = reader.COLUMNS[0]
-    held = export.held_out_samples("faces", DATA_DIR, 500)
+    held = data.held_out_samples("faces", DATA_DIR, 500)
     assert reader(held)[column] == pytest.approx(0.0, abs=1e-6)
     out = tmp_path / "run"
     assert train.main(["--dataset", "faces", "--data-dir", DATA_DIR, "--steps", "2", "--batch", "4",
