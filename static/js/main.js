@@ -43,7 +43,7 @@ app.presenter = new Presenter(app);
 /** Start a completion, unless one is already on its way (button, Enter and auto demo alike). */
 app.complete = async () => {
   if (app.job.active) { toast("A completion is already running: press Stop first.", { error: false }); return false; }
-  if (!app.editor.ready) return toast("Pick an image first.");
+  if (!app.editor.ready || !app.source.current) return toast("Pick an image first.");
   if (app.source.loading) return toast("The picked image is still loading: press Complete once it shows.", { error: false });
   if (!app.editor.holeCount) return toast("Paint a hole first, or pick a preset.");
   if (app.editor.holeCount === app.editor.size ** 2) return toast("Keep part of the image: the whole image is masked.");

@@ -49,8 +49,10 @@ export class Presenter {
       return;
     }
     const { source, editor } = this.app;
-    const presets = source.model.kind === "faces" ? FACE_PRESETS : DIGIT_PRESETS;
+    if (source.loading) return this.jobEnded();   // the user's own pick lands first; try again later
     await source.next(1);
+    if (source.loading) return this.jobEnded();   // overtaken by a pick of the user's
+    const presets = source.model.kind === "faces" ? FACE_PRESETS : DIGIT_PRESETS;
     editor.preset(presets[this.round % presets.length]);
     this.round += 1;
     this.app.complete();

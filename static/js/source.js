@@ -12,7 +12,7 @@ export class Source {
     this.samples = [];
     this.current = null;   // {kind: "sample", id} | {kind: "upload", bytes, photo, box, inverted}
     this.ticket = 0;       // of the latest pick: a model, a sample or an upload
-    this.landed = 0;       // the ticket of the latest pick that has finished
+    this.settled = 0;      // the ticket of the latest pick that has settled
     this.#wireUpload();
     this.crop = new CropEditor($("crop-canvas"));
     $("crop-apply").addEventListener("click", () => this.upload(this.crop.file, this.crop.box));
@@ -38,13 +38,14 @@ export class Source {
   }
 
   /** Show `name`'s gallery and first sample. The model, its gallery and the editor's image
-   *  change together, once both have arrived; a later pick (model, sample or upload) made
-   *  meanwhile wins, and this one's late answers are dropped. */
+   *  change together, once the sample list and the first image have both arrived; a later
+   *  pick (model, sample or upload) made meanwhile wins, and this one's answers are dropped. */
   async selectModel(name) {
     $("model-picker").value = name;
     await this.#loading(async (stale) => {
       const model = this.models.find((m) => m.name === name);
       const samples = await (await fetch(`/api/models/${encodeURIComponent(name)}/samples`)).json();
+      const first = samples.length ? await loadImage(samples[0].url) : null;
       if (stale()) return;
       this.model = model;
       this.samples = samples;
@@ -54,44 +55,64 @@ export class Source {
         ...Array.from({ length: model.num_classes }, (_, k) => new Option(String(k), String(k))));
       $("class-field").hidden = !model.num_classes;
       this.#renderGallery();
-      if (samples.length) await this.#showSample(0, stale);
+      if (first) {
+        this.#showSample(first, 0);
+      } else {                                           // nothing to show until an upload
+        this.current = null;
+        this.editor.setImage(blank(this.size), this.size);
+        $("upload-note").textContent = "This model has no sample images: upload one.";
+        this.onPicked();
+      }
     });
   }
 
   get size() { return this.model.image_shape[0]; }
 
-  /** True from a pick until its image is in the editor: what is on screen is not yet what was picked. */
-  get loading() { return this.landed !== this.ticket; }
+  /** True from a pick until the latest pick has settled (shown, refused or failed): until
+   *  then what is on screen may not be what the user asked for. */
+  get loading() { return this.settled !== this.ticket; }
 
-  pickSample(index) { return this.#loading((stale) => this.#showSample(index, stale)); }
-
-  async #showSample(index, stale) {
+  /** Show gallery sample `index` (wrapping around). */
+  pickSample(index) {
     const n = this.samples.length;
-    if (!n) return;
+    if (!n) return Promise.resolve();
     const chosen = ((index % n) + n) % n;
-    const img = await loadImage(this.samples[chosen].url);
-    if (stale()) return;
-    this.index = chosen;
-    this.current = { kind: "sample", id: this.samples[chosen].id };
+    return this.#loading(async (stale) => {
+      const img = await loadImage(this.samples[chosen].url);
+      if (!stale()) this.#showSample(img, chosen);
+    });
+  }
+
+  #showSample(img, index) {
+    this.index = index;
+    this.current = { kind: "sample", id: this.samples[index].id };
     $("crop-editor").hidden = true;
     this.editor.setImage(img, this.size);
-    $("model-picker").value = this.model.name;     // a model pick this one overtook is dropped
-    for (const [i, el] of [...$("gallery").children].entries()) el.classList.toggle("active", i === this.index);
+    for (const [i, el] of [...$("gallery").children].entries()) el.classList.toggle("active", i === index);
     $("upload-note").textContent = "";
     this.onPicked();
   }
 
-  /** Run one pick, `work(stale)`; stale() turns true once a newer pick has begun. */
+  /** Run one pick, `work(stale)`; stale() turns true once a newer pick has begun. Once the
+   *  latest pick settles, the model picker shows the model in use (a pick that was
+   *  overtaken, refused or failed leaves the one before). */
   async #loading(work) {
     const ticket = ++this.ticket;
     try {
       await work(() => ticket !== this.ticket);
+    } catch (err) {
+      if (ticket === this.ticket) toast(`Cannot load it: ${err.message}`);
     } finally {
-      if (ticket === this.ticket) this.landed = ticket;
+      if (ticket === this.ticket) {
+        this.settled = ticket;
+        if (this.model) $("model-picker").value = this.model.name;
+      }
     }
   }
 
-  next(step = 1) { return this.pickSample((this.index ?? -1) + step); }
+  /** The next (step = 1) or previous gallery sample; nothing while a pick is on its way
+   *  (the arrows would browse the gallery of the model being left). */
+  next(step = 1) { return this.loading ? Promise.resolve() : this.pickSample((this.index ?? -1) + step); }
 
   /** The payload fields naming the image: {sample} or {image}. */
   imageField() {
@@ -120,7 +141,6 @@ export class Source {
     const bytes = dataUrlBytes(body.image);
     this.current = { kind: "upload", bytes, photo, box: body.box, inverted: body.inverted };
     this.editor.setImage(crop, this.size);
-    $("model-picker").value = this.model.name;
     for (const el of $("gallery").children) el.classList.remove("active");
     const found = box ? "Cropped where you put the square." : this.model.kind === "faces"
       ? (body.face_found ? "Face found and cropped." : "No face found: using the central square.")
@@ -168,6 +188,16 @@ export class Source {
 /** The bytes of a base64 data: URL (decoded here: the page's CSP lets fetch reach only its own origin). */
 export function dataUrlBytes(url) {
   return Uint8Array.from(atob(url.slice(url.indexOf(",") + 1)), (c) => c.charCodeAt(0)).buffer;
+}
+
+/** A mid-grey size x size canvas: the editor's picture while a model has none to show. */
+function blank(size) {
+  const c = document.createElement("canvas");
+  c.width = c.height = size;
+  const ctx = c.getContext("2d");
+  ctx.fillStyle = "#808080";
+  ctx.fillRect(0, 0, size, size);
+  return c;
 }
 
 export function loadImage(url) {

@@ -96,11 +96,26 @@ def test_changing_the_model_mid_run_stops_the_job_and_never_mixes_two(page):
     shot(page, "e2e_model_change")
 
 
+def hold(page, pattern):
+    """Hold the page's requests to `pattern` unanswered; returns a function that waits
+    for the one held request, lets it go on and waits for its response."""
+    held = []
+    page.route(pattern, lambda route: held.append(route))
+
+    def release():
+        for _ in range(50):                           # the request may still be on its way
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert len(held) == 1, "the page asked once"
+        with page.expect_response(pattern):
+            held[0].continue_()
+    return release
+
+
 def test_a_model_pick_overtaken_by_another_is_dropped_and_complete_waits_for_the_image(page):
-    held = []                                     # tiny-gray's sample list, answered only when released
-    page.route("**/api/models/tiny-gray/samples", lambda route: held.append(route))
+    release = hold(page, "**/api/models/tiny-gray/samples")
     page.select_option("#model-picker", "tiny-gray")
-    wait_until(page, "window.regen.source.loading")
     page.evaluate("window.regen.editor.preset('center')")
     ticket = page.evaluate("window.regen.job.ticket")
     page.click("#complete")
@@ -109,15 +124,26 @@ def test_a_model_pick_overtaken_by_another_is_dropped_and_complete_waits_for_the
     assert page.evaluate("window.regen.source.model.name") == "tiny", "the shown image's model until the new one is in"
 
     pick_model(page, "tiny")                      # changed her mind before the digits came
-    wait_until(page, "window.regen.editor.ready")
-    for route in held:
-        route.continue_()
-    settle(page)
+    release()                                     # ... and then they come
+    settle(page, 300)
     assert page.input_value("#model-picker") == "tiny"
     assert page.evaluate("[window.regen.source.model.name, document.body.dataset.kind]") == ["tiny", "faces"]
     assert all("/tiny/" in src for src in page.eval_on_selector_all("#gallery img", "els => els.map(e => e.src)"))
     run_job(page, "10", "2", "center")
     assert page.evaluate("window.regen.result.subject.model.name") == "tiny"
+
+
+def test_a_sample_clicked_while_a_model_loads_keeps_the_model_and_the_picker_says_so(page):
+    release = hold(page, "**/api/models/tiny-gray/samples")
+    page.select_option("#model-picker", "tiny-gray")
+    page.keyboard.press("ArrowRight")                   # the arrows wait for the model being loaded
+    page.click("#gallery img >> nth=2")                 # a click is a new pick: it wins
+    wait_until(page, "!window.regen.source.loading")
+    assert page.input_value("#model-picker") == "tiny", "the picker shows the model in use"
+    assert page.evaluate("[window.regen.source.index, window.regen.source.model.name]") == [2, "tiny"]
+    release()
+    settle(page, 300)
+    assert page.input_value("#model-picker") == "tiny" and page.evaluate("document.body.dataset.kind") == "faces"
 
 
 # 2 -------------------------------------------------------------------------------------------
