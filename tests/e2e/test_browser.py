@@ -57,7 +57,7 @@ def test_draw_complete_and_watch(page):
     page.wait_for_selector("#gallery img")
     wait_until(page, "document.getElementById('connection').textContent === 'connected'")
     page.click("#gallery img >> nth=1")
-    wait_until(page, "window.regen.editor.ready")
+    wait_until(page, "window.regen.editor.ready && !window.regen.source.loading")   # the clicked sample is in
     box = page.locator("#mask-canvas").bounding_box()
     # Paint a stroke across the middle with the brush.
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)

@@ -42,7 +42,7 @@ def test_a_completion_run_by_a_worker_streams_into_the_page_and_stop_stops_it(pa
     page.wait_for_selector("#gallery img")
     wait_until(page, "document.getElementById('connection').textContent === 'connected'")
     page.click("#gallery img >> nth=0")
-    wait_until(page, "window.regen.editor.ready")
+    wait_until(page, "window.regen.editor.ready && !window.regen.source.loading")   # the clicked sample is in
     page.evaluate("window.regen.editor.preset('center')")
     assert page.evaluate("window.regen.editor.holeCount") > 10
     fill_params(page, "5000", "4", fast=False)   # no early stop: it is still running when Stop comes
