@@ -49,9 +49,8 @@ export class Presenter {
       return;
     }
     const { source, editor } = this.app;
-    if (source.loading) return this.jobEnded();   // the user's own pick lands first; try again later
-    await source.next(1);
-    if (source.loading) return this.jobEnded();   // overtaken by a pick of the user's
+    await source.next(1);                         // nothing while a pick of the user's is on its way
+    if (source.loading) return this.jobEnded();   // so the user's pick lands first; try again later
     const presets = source.model.kind === "faces" ? FACE_PRESETS : DIGIT_PRESETS;
     editor.preset(presets[this.round % presets.length]);
     this.round += 1;

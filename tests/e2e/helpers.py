@@ -34,6 +34,12 @@ def pick_model(page, name):
     wait_until(page, f"!window.regen.source.loading && window.regen.source.model.name === {name!r}")
 
 
+def pick_sample(page, nth):
+    """Click gallery sample `nth` and wait until it is in the editor (Complete waits for it)."""
+    page.click(f"#gallery img >> nth={nth}")
+    wait_until(page, "window.regen.editor.ready && !window.regen.source.loading")
+
+
 def fill_params(page, steps, restarts, fast=True):
     """Set the completion's steps and restarts; fast=False turns the fast path off
     (no early stop), so a long job really runs long."""

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bench.server import running_server
-from tests.e2e.helpers import open_page, wait_for_results, wait_until
+from tests.e2e.helpers import open_page, pick_sample, wait_for_results, wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "artifacts")
@@ -56,8 +56,7 @@ def live_pixels(page):
 def test_draw_complete_and_watch(page):
     page.wait_for_selector("#gallery img")
     wait_until(page, "document.getElementById('connection').textContent === 'connected'")
-    page.click("#gallery img >> nth=1")
-    wait_until(page, "window.regen.editor.ready && !window.regen.source.loading")   # the clicked sample is in
+    pick_sample(page, 1)
     box = page.locator("#mask-canvas").bounding_box()
     # Paint a stroke across the middle with the brush.
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.cluster import read_text
-from tests.e2e.helpers import fill_params, open_page, wait_for_results, wait_until
+from tests.e2e.helpers import fill_params, open_page, pick_sample, wait_for_results, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip, live_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
@@ -41,8 +41,7 @@ def wait_until_logged(cluster, text, timeout=10.0):
 def test_a_completion_run_by_a_worker_streams_into_the_page_and_stop_stops_it(page):
     page.wait_for_selector("#gallery img")
     wait_until(page, "document.getElementById('connection').textContent === 'connected'")
-    page.click("#gallery img >> nth=0")
-    wait_until(page, "window.regen.editor.ready && !window.regen.source.loading")   # the clicked sample is in
+    pick_sample(page, 0)
     page.evaluate("window.regen.editor.preset('center')")
     assert page.evaluate("window.regen.editor.holeCount") > 10
     fill_params(page, "5000", "4", fast=False)   # no early stop: it is still running when Stop comes
