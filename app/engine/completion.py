@@ -65,6 +65,15 @@ class Losses(NamedTuple):
     prior: tf.Tensor            # mu * mean((z - z_E)^2): the pull toward the encoder's guess
 
 
+class Evaluated(NamedTuple):
+    """Candidates whose losses were computed: z (K, d), their `Losses`, and
+    G(z) (K, H, W, C) in [-1, 1]."""
+
+    z: tf.Tensor
+    losses: Losses
+    images: tf.Tensor
+
+
 @dataclasses.dataclass
 class Progress:
     """One report. Loss arrays are per candidate, shape (K,)."""
@@ -147,26 +156,37 @@ class Completer:
         prior = problem.anchor * tf.reduce_mean(tf.square(z - problem.z_prior), axis=1)
         return Losses(contextual + problem.lam * perceptual + prior, contextual, perceptual, prior), images
 
-    # 2. n Adam steps with projection onto [-1, 1]^d, fused; then the losses at the new z.
+    # 2. n Adam steps with projection onto [-1, 1]^d, fused, and the losses of the last z stepped from.
     def step(self, state, n, problem):
-        """(`SearchState`, steps n, `Problem`) -> (the state after n steps, its `Losses`,
-        its images): the engine's fused loop, public so that benchmarks time this very step."""
+        """(`SearchState`, steps n, `Problem`) -> (the state after n steps, `Evaluated`):
+        the engine's fused loop, public so that benchmarks time this very step.
+
+        What is evaluated is the z the last step started from (for n = 0, state.z):
+        its losses come from that step's own forward pass, so a report costs no extra
+        pass through G and D; the z after the last step is evaluated by the next chunk."""
         return self._step(state, tf.constant(n, tf.int32), problem)
 
     def _run_steps(self, state, n, problem):
-        def body(i, z, m, v, t):
+        def body(i, z, m, v, t, seen):
             with tf.GradientTape() as tape:
                 tape.watch(z)
+                losses, images = self.losses(z, problem)
                 # Candidates are independent, so the gradient of the sum is each one's own.
-                objective = tf.reduce_sum(self.losses(z, problem)[0].total)
+                objective = tf.reduce_sum(losses.total)
             g = tape.gradient(objective, z) * problem.free
             t = t + 1.0
-            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t)
+            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t, Evaluated(z, losses, images))
 
-        _, *after = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *state))
-        state = SearchState(*after)
-        losses, images = self.losses(state.z, problem)
-        return state, losses, images
+        def unstepped():
+            return Evaluated(state.z, *self.losses(state.z, problem))
+
+        k = tf.shape(state.z)[0]
+        h, w, c = self.model.image_shape
+        empty = tf.zeros([k])
+        placeholder = Evaluated(state.z, Losses(empty, empty, empty, empty), tf.zeros([k, h, w, c]))
+        _, *after, seen = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *state, placeholder))
+        seen = tf.cond(n > 0, lambda: seen, unstepped)
+        return SearchState(*after), seen
 
     def warm_up(self):
         """Trace the fused step once so that the first real job does not pay for it."""
@@ -244,18 +264,23 @@ class Completer:
         pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
         while True:
             started = time.perf_counter()
-            state, losses, images = self.step(state, n, problem)
+            state, seen = self.step(state, n, problem)
             step += n
-            # The first report shows the encoder's guess as it is, so a plausible
-            # fill appears at once; later ones the best candidate.
-            progress = self._report(step, params.steps, state, losses, images, image, mask,
+            # What a chunk evaluates is the z its last step started from (one step
+            # behind), so its report says step - 1. The first report shows the
+            # encoder's guess as it is, so a plausible fill appears at once; later
+            # ones the best candidate.
+            progress = self._report(step - 1 if n else step, params.steps, seen, image, mask,
                                     show_first=step == 0 and guessed)
             # Adam can leave the best candidate a little worse than it once was (it
             # jitters around a stiff anchor): the result is the best state reported.
             if kept is None or progress.total[progress.best] <= kept.total[kept.best]:
                 kept = progress
             if step >= params.steps:
-                break
+                if n == 0:
+                    break
+                n = 0   # evaluate the z of the last step too: one forward pass, no step
+                continue
             if stopper and stopper.update(step, progress.total[progress.best]):
                 early = True
                 break
@@ -265,28 +290,32 @@ class Completer:
                 break
             if halve_at and step >= halve_at[0]:
                 halve_at.pop(0)
-                state = self._halve(state, progress.total, images, pool)
+                state = self._halve(state, seen, pool)
             n = chunk_length(n, time.perf_counter() - started, params.report_seconds,
                              params.steps - step, halve_at[0] - step if halve_at else None)
-        pool += alternatives.leaving(progress.total, images, state.z)
+        pool += alternatives.leaving(progress.total, seen.images, seen.z)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
         return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
                             alternatives=others)
 
-    def _report(self, step, steps, state, losses, images, image, mask, show_first=False):
-        """The `Progress` of the state after `step` steps; its best is candidate 0 if show_first."""
-        total = losses.total.numpy()
+    def _report(self, step, steps, seen, image, mask, show_first=False):
+        """The `Progress` after `step` steps of the `Evaluated` candidates; its best is
+        candidate 0 if show_first."""
+        total = seen.losses.total.numpy()
         best = 0 if show_first else int(np.argmin(total))
-        fill = images[best].numpy()
+        fill = seen.images[best].numpy()
+        losses = seen.losses
         return Progress(step, steps, losses.contextual.numpy(), losses.perceptual.numpy(), losses.prior.numpy(),
-                        total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, state.z[best].numpy())
+                        total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, seen.z[best].numpy())
 
     @staticmethod
-    def _halve(state, total, images, pool):
-        """Successive halving: the worse half of the candidates leaves the search (into
-        `pool`, where the alternatives come from); returns the survivors' state."""
+    def _halve(state, seen, pool):
+        """Successive halving: the worse half of the candidates, by their evaluated
+        losses, leaves the search (into `pool`, where the alternatives come from);
+        returns the survivors' state."""
+        total = seen.losses.total.numpy()
         chosen = survivors(total, len(total) // 2)
-        pool += alternatives.leaving(total, images, state.z, staying=chosen)
+        pool += alternatives.leaving(total, seen.images, seen.z, staying=chosen)
         keep = tf.constant(chosen)
         return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
 

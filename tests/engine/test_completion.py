@@ -82,13 +82,29 @@ def test_z_stays_in_the_prior_box(completer):
     assert all(np.all(np.abs(p.z) <= 1.0) for p in reports)
 
 
+
+def test_every_report_shows_the_z_it_scores(completer):
+    # a chunk reports the z its last step started from, with that step's own losses
+    image = to_float(np.random.default_rng(2).integers(0, 256, (16, 16, 3)))
+    mask = centre_hole()
+    reports, result = run(completer, image, mask, CompletionParams(steps=12, restarts=4, seed=2,
+                                                                   report_seconds=1e-6, blend=False))
+    for p in reports:
+        fill = completer.model.generate(tf.constant(p.z[None]))[0].numpy()[0]
+        np.testing.assert_allclose(p.fill, fill, atol=1e-5)
+    assert [p.step for p in reports] == sorted(p.step for p in reports)
+    assert result.steps == 12
+    fill = completer.model.generate(tf.constant(result.z[None]))[0].numpy()[0]
+    assert np.abs(result.fill.astype(int) - to_uint8(fill).astype(int)).max() <= 1, "the result is its z's image"
+
 def test_cancel_stops_within_one_chunk(completer):
     image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
     seen = []
     result = completer.complete(image, mask, CompletionParams(steps=5000, restarts=2, seed=0),
                                 on_progress=seen.append, cancelled=lambda: len(seen) >= 3)
     assert result.cancelled
-    assert len(seen) == 3 and result.steps == seen[-1].step < 5000
+    # the last report shows the z its chunk's last step started from: one step behind the steps run
+    assert len(seen) == 3 and result.steps == seen[-1].step + 1 < 5000
     assert result.losses["total"] <= min(float(p.total[p.best]) for p in seen), "the best state so far"
     assert result.alternatives == [], "no runners-up are blended for a search nobody waits for"
     assert result.image.shape == (16, 16, 3)
