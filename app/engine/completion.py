@@ -12,6 +12,8 @@ known pixels, and on its own it can pull z away from a guess that reads the
 whole image better (a digit whose bottom half is missing). The steps between two
 progress reports run fused in one `tf.function` (a `tf.while_loop`), and the
 chunk length adapts so that a report is due about every `report_seconds`.
+With `refine_steps`, the best candidate's image is then refined on the known
+pixels through G's first feature map (`engine.refine`).
 
 Images in and out: (H, W, C), C = 3 (RGB) or 1 (gray). Floats are in [-1, 1],
 uint8 in [0, 255]. Masks: (H, W) float32, 1 = known pixel.
@@ -30,6 +32,7 @@ from app.engine.driver import drive
 from app.engine.imageio import to_uint8
 from app.engine.masks import check_inputs, importance_weights
 from app.engine.params import CompletionParams
+from app.engine.refine import Refiner
 from app.engine.schedule import EarlyStopper, chunk_length, halving_steps, survivors
 
 
@@ -101,7 +104,7 @@ class Progress:
 class Result:
     image: np.ndarray           # (H, W, C) uint8, blended if asked
     raw: np.ndarray             # (H, W, C) uint8, known pixels + fill, not blended
-    fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere
+    fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere (refined by the second stage if asked)
     z: np.ndarray               # (latent_dim,) float32, the best candidate
     losses: dict                # its losses (the best state the search reported)
     steps: int                  # steps run (fewer than asked if cancelled or stopped early)
@@ -124,6 +127,7 @@ class Completer:
             SearchState(candidates, candidates, candidates, scalar), tf.TensorSpec([], tf.int32),
             Problem(tf.TensorSpec([h, w, c], f32), tf.TensorSpec([h, w, 1], f32), tf.TensorSpec([d], f32),
                     scalar, scalar, tf.TensorSpec([d], f32), scalar)])
+        self.refiner = Refiner(model) if model.split else None
         self.free = np.ones(d, np.float32)
         cond = model.conditioning
         if cond:
@@ -194,7 +198,7 @@ class Completer:
         mask = np.ones((h, w), np.float32)
         mask[: h // 2] = 0
         return drive(self.iterate(np.zeros((h, w, c), np.float32), mask,
-                                  CompletionParams(steps=2, restarts=1, seed=0, blend=False)))
+                                  CompletionParams(steps=2, restarts=1, seed=0, blend=False, refine_steps=1)))
 
     def encoder_guess(self, image, mask):
         """(d,) float32: the encoder's z for the image, or None for a model without one.
@@ -295,6 +299,8 @@ class Completer:
                              params.steps - step, halve_at[0] - step if halve_at else None)
         pool += alternatives.leaving(progress.total, seen.images, seen.z)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
+        if params.refine_steps and self.refiner and not cancelled:
+            kept = self._refined(kept, image, mask, problem, params)
         return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
                             alternatives=others)
 
@@ -318,6 +324,12 @@ class Completer:
         pool += alternatives.leaving(total, seen.images, seen.z, staying=chosen)
         keep = tf.constant(chosen)
         return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
+
+    def _refined(self, progress, image, mask, problem, params):
+        """The progress report with its fill refined by the second stage (`engine.refine`);
+        its z and losses stay the search's."""
+        fill = self.refiner.refine(progress.z, image, problem.weights, params.refine_steps, params.refine_lr)
+        return dataclasses.replace(progress, fill=fill, image=to_uint8(alternatives.compose(image, fill, mask)))
 
     def _result(self, progress, image, mask, params, started, **outcome):
         """The `Result` for the state a progress report describes (blended if asked);

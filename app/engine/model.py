@@ -10,18 +10,41 @@ import tensorflow as tf
 from app.engine import manifest as model_format
 
 
+def _import(path):
+    """A frozen GraphDef imported into a wrapped function (prune it to call it)."""
+    graph_def = model_format.read_graph_def(path)
+    return tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+
+
 def _load_graph(path, inputs, outputs):
     """Import a frozen GraphDef and prune it to a function inputs -> outputs.
 
     inputs: one tensor name, or a list of them for a graph of several inputs.
     """
-    graph_def = model_format.read_graph_def(path)
-    wrapped = tf.compat.v1.wrap_function(
-        lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+    wrapped = _import(path)
     graph = wrapped.graph
     feeds = ([graph.get_tensor_by_name(i) for i in inputs] if isinstance(inputs, list)
              else graph.get_tensor_by_name(inputs))
     return wrapped.prune(feeds, [graph.get_tensor_by_name(o) for o in outputs])
+
+
+FEATURE_OPS = ("Relu", "LeakyRelu")
+
+
+def _load_generator(path, z_name, image_name):
+    """(generate, split): G as z -> [image], and (head, tail) cut at G's first
+    feature map, the output of its first activation that is a 4-D map (B, h, w, c),
+    c >= 1: head(z) -> [features], tail(features) -> [image]. split is None for a G
+    without such a map."""
+    wrapped = _import(path)
+    graph = wrapped.graph
+    z, image = graph.get_tensor_by_name(z_name), graph.get_tensor_by_name(image_name)
+    generate = wrapped.prune(z, [image])
+    ops = graph.get_operations()    # in the GraphDef's order, which is topological
+    first = next((op.outputs[0] for op in ops if op.type in FEATURE_OPS and op.outputs[0].shape.rank == 4), None)
+    if first is None:
+        return generate, None
+    return generate, (wrapped.prune(z, [first]), wrapped.prune(first, [image]))
 
 
 @dataclasses.dataclass
@@ -32,6 +55,9 @@ class GanModel:
     discriminate(images) -> [probability of real (B,), logit (B,)]
     encode(images, masks (B, H, W, 1), 1 = known) -> [z guess (B, latent_dim) in (-1, 1)],
         or None for a model without an encoder
+    split: (head, tail), G cut at its first feature map F (B, h, w, c), c channels
+        last, values >= 0 after a ReLU: head(z) -> [F], tail(F) -> [images]; tail(head(z))
+        is generate(z). None for a G without one (see `engine.refine`).
     Channel order is `manifest.channel_order` ("RGB" or "L" for one channel).
     """
 
@@ -41,6 +67,7 @@ class GanModel:
     generate: object
     discriminate: object
     encode: object = None
+    split: tuple | None = None
 
     @property
     def image_shape(self):
@@ -82,7 +109,7 @@ def load_model(models_dir, name):
     except FileNotFoundError as exc:
         raise ValueError(str(exc)) from None
     g, d = manifest.graphs["generator"], manifest.graphs["discriminator"]
-    generate = _load_graph(manifest.graph_path(folder, "generator"), g["input"], [g["output"]])
+    generate, split = _load_generator(manifest.graph_path(folder, "generator"), g["input"], g["output"])
     outs = d["outputs"]
     discriminate = _load_graph(manifest.graph_path(folder, "discriminator"), d["input"],
                                [outs["probability"], outs["logit"]])
@@ -91,7 +118,7 @@ def load_model(models_dir, name):
         e = manifest.graphs["encoder"]
         encode = _load_graph(manifest.graph_path(folder, "encoder"),
                              [e["inputs"]["image"], e["inputs"]["mask"]], [e["output"]])
-    return GanModel(name, folder, manifest, generate, discriminate, encode)
+    return GanModel(name, folder, manifest, generate, discriminate, encode, split)
 
 
 def list_models(models_dir):
