@@ -299,8 +299,9 @@ class Completer:
                              params.steps - step, halve_at[0] - step if halve_at else None)
         pool += alternatives.leaving(progress.total, seen.images, seen.z)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
-        if params.refine_steps and self.refiner and not cancelled:
-            kept = self._refined(kept, image, mask, problem, params)
+        refine = self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
+        if refine and self.refiner and not cancelled:
+            kept = self._refined(kept, image, mask, problem, refine, params.refine_lr)
         return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
                             alternatives=others)
 
@@ -325,10 +326,10 @@ class Completer:
         keep = tf.constant(chosen)
         return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
 
-    def _refined(self, progress, image, mask, problem, params):
+    def _refined(self, progress, image, mask, problem, steps, lr):
         """The progress report with its fill refined by the second stage (`engine.refine`);
         its z and losses stay the search's."""
-        fill = self.refiner.refine(progress.z, image, problem.weights, params.refine_steps, params.refine_lr)
+        fill = self.refiner.refine(progress.z, image, problem.weights, steps, lr)
         return dataclasses.replace(progress, fill=fill, image=to_uint8(alternatives.compose(image, fill, mask)))
 
     def _result(self, progress, image, mask, params, started, **outcome):

@@ -66,6 +66,8 @@ class Manifest:
     encoder: dict | None = None                                 # how its encoder was trained
     weights: dict | None = None         # Keras weights for training (--init-from): {"generator": file, ...}
     kind: str | None = None             # "faces" or "digits"; None: by the channel count
+    refine_steps: int = 0               # the engine's second stage for this G by default (engine.refine),
+                                        #   chosen on its validation data; a new export of G starts at 0
     format: int = FORMAT
 
     def __post_init__(self):
@@ -81,6 +83,8 @@ class Manifest:
             raise ValueError(f"{where}: image_shape must be (H, W, 1 or 3), got {list(self.image_shape)}")
         if self.latent_dim < 1:
             raise ValueError(f"{where}: latent_dim must be at least 1, got {self.latent_dim}")
+        if not isinstance(self.refine_steps, int) or self.refine_steps < 0:
+            raise ValueError(f"{where}: refine_steps must be an integer >= 0, got {self.refine_steps!r}")
         if self.perceptual not in PERCEPTUAL_TERMS:
             raise ValueError(f"{where}: unknown perceptual term {self.perceptual!r}")
         for role in GRAPH_ROLES:

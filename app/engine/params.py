@@ -34,7 +34,8 @@ class CompletionParams:
     perturbation: float = 0.3   #   (the first exactly, the rest plus N(0, perturbation^2) noise)
     anchor: float = 1000.0      # mu: weight of mean((z - z_E)^2), the pull toward the encoder's guess (bench/NOTES.md)
     target_class: int | None = None  # a conditioned model: complete as this class; None = search every class
-    refine_steps: int = 0       # the second stage: Adam steps on G's first feature map (engine.refine); 0 = off
+    refine_steps: int | None = None  # the second stage: Adam steps on G's first feature map (engine.refine);
+                                     #   0 = off, None = the model's own (its manifest's refine_steps)
     refine_lr: float = 0.05     #   and their rate
 
     def check(self):
@@ -58,7 +59,7 @@ class CompletionParams:
             raise ValueError(f"perturbation must be finite and >= 0, got {self.perturbation}")
         if not np.isfinite(self.anchor) or self.anchor < 0:
             raise ValueError(f"anchor must be finite and >= 0, got {self.anchor}")
-        if self.refine_steps < 0:
+        if self.refine_steps is not None and self.refine_steps < 0:
             raise ValueError(f"refine steps must be >= 0, got {self.refine_steps}")
         if not np.isfinite(self.refine_lr) or self.refine_lr <= 0:
             raise ValueError(f"refine lr must be finite and > 0, got {self.refine_lr}")
