@@ -39,6 +39,7 @@ def test_a_manifest_reads_back_as_written(tiny_models, tmp_path):
     (lambda d: d["graphs"].pop("discriminator"), "graphs lacks the discriminator"),
     (lambda d: d.update(image_shape=[16, 16, 2]), "image_shape must be"),
     (lambda d: d.update(perceptual="hinge"), "unknown perceptual term 'hinge'"),
+    (lambda d: d.update(refine_steps=-3), "refine_steps must be an integer >= 0"),
     (lambda d: d.update(conditioning={"num_classes": 10, "offset": 5}), "does not fit latent_dim"),
     (lambda d: d.update(name="../evil"), "bad model name"),
 ])

@@ -68,3 +68,24 @@ def test_refine_settings_are_checked():
         CompletionParams(refine_steps=-1).check()
     with pytest.raises(ValueError, match="refine lr"):
         CompletionParams(refine_lr=0.0).check()
+
+
+def test_the_model_chooses_the_second_stage_unless_the_request_does(tiny_models, tmp_path):
+    import shutil
+
+    from app.engine import manifest as model_format
+
+    shutil.copytree(f"{tiny_models[0]}/tiny", tmp_path / "tiny")
+    manifest = model_format.read(tmp_path / "tiny")
+    manifest.refine_steps = 30
+    model_format.write(tmp_path / "tiny", manifest)
+    completer = Completer(load_model(str(tmp_path), "tiny"))
+    image = to_float(np.random.default_rng(4).integers(0, 256, (16, 16, 3)))
+    mask = centre_hole()
+
+    def fill(steps):
+        return completer.complete(image, mask, CompletionParams(steps=10, restarts=2, seed=5,
+                                                                refine_steps=steps)).fill
+    assert np.array_equal(fill(None), fill(30)), "the manifest's 30 steps by default"
+    assert not np.array_equal(fill(None), fill(0)), "a request's 0 turns it off"
+    assert load_model(tiny_models[0], "tiny").manifest.refine_steps == 0, "off unless a model says so"
