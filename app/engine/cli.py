@@ -48,6 +48,9 @@ def parse_args(argv=None):
                    help="share of candidates started from the encoder's guess (0 = all random)")
     p.add_argument("--anchor", type=float, default=DEFAULTS.anchor,
                    help="weight of the pull toward the encoder's guess (0 = none)")
+    p.add_argument("--refine-steps", type=int, default=DEFAULTS.refine_steps,
+                   help="the second stage's steps on G's first feature map (0 = off; "
+                   "default: the model's own, from its manifest)")
     p.add_argument("--models-dir", default=os.environ.get("REGEN_MODELS", "models"))
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -64,7 +67,8 @@ def run(args):
     params = CompletionParams(steps=args.steps, restarts=args.restarts, seed=args.seed,
                               lam=args.lam, lr=args.lr, blend=not args.no_blend,
                               min_candidates=args.min_candidates or None, early_stop=args.early_stop,
-                              encoder_share=args.encoder_share, anchor=args.anchor).check()
+                              encoder_share=args.encoder_share, anchor=args.anchor,
+                              refine_steps=args.refine_steps).check()
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise ValueError(f"output folder {out_dir} does not exist")

@@ -31,11 +31,24 @@ def test_cli_completes_and_keeps_known_pixels(tiny_models, files):
     assert np.array_equal(out[hole == 0], image[hole == 0])
 
 
+
+def test_cli_second_stage_changes_the_fill_only(tiny_models, files):
+    tmp_path, image, hole = files
+    outs = []
+    for steps in ("0", "30"):
+        assert run_cli(tiny_models[0], tmp_path, "--steps", "5", "--restarts", "2", "--seed", "1",
+                       "--refine-steps", steps) == 0
+        outs.append(np.asarray(Image.open(tmp_path / "out.png")))
+    assert np.array_equal(outs[0][hole == 0], outs[1][hole == 0])
+    assert not np.array_equal(outs[0][hole > 0], outs[1][hole > 0])
+
+
 @pytest.mark.parametrize("change, message", [
     ({"--model": "missing"}, "unknown model 'missing'"),
     ({"--image": "nowhere.png"}, "cannot read"),
     ({"--steps": "0"}, "steps must be at least 1"),
     ({"--anchor": "-2"}, "anchor must be finite and >= 0"),
+    ({"--refine-steps": "-1"}, "refine steps must be >= 0"),
 ])
 def test_cli_errors_are_one_line_with_exit_2(tiny_models, files, capsys, change, message):
     tmp_path, _, _ = files
