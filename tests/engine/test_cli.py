@@ -31,7 +31,6 @@ def test_cli_completes_and_keeps_known_pixels(tiny_models, files):
     assert np.array_equal(out[hole == 0], image[hole == 0])
 
 
-
 def test_cli_second_stage_changes_the_fill_only(tiny_models, files):
     tmp_path, image, hole = files
     outs = []
