@@ -105,7 +105,7 @@ class Result:
     image: np.ndarray           # (H, W, C) uint8, blended if asked
     raw: np.ndarray             # (H, W, C) uint8, known pixels + fill, not blended
     fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere (refined by the second stage if asked)
-    z: np.ndarray               # (latent_dim,) float32, the best candidate
+    z: np.ndarray               # (latent_dim,) float32, the best candidate (the search's, before any second stage)
     losses: dict                # its losses (the best state the search reported)
     steps: int                  # steps run (fewer than asked if cancelled or stopped early)
     seconds: float
@@ -248,6 +248,11 @@ class Completer:
         image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known. stop() is asked
         after each report; once true, the search ends within that chunk and returns
         the best state so far with `cancelled=True`. Closing the generator abandons it.
+
+        A report shows the z its chunk's last step started from, so its step is one
+        fewer than the steps run; `Result.steps` counts the steps run. A search that
+        runs all its steps evaluates the last z too; one that stops early or is
+        cancelled keeps the best z it reported.
         """
         params = (params or CompletionParams()).check()
         image, mask = check_inputs(image, mask, self.model.image_shape)
@@ -263,7 +268,7 @@ class Completer:
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
-        step, n, kept = 0, 0, None
+        step, n, kept, shown = 0, 0, None, None
         early = cancelled = False
         pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
         while True:
@@ -288,10 +293,13 @@ class Completer:
             if stopper and stopper.update(step, progress.total[progress.best]):
                 early = True
                 break
-            yield progress
-            if stop and stop():
-                cancelled = True
-                break
+            # A first chunk of one step evaluates the starting z again: not a new report.
+            if progress.step != shown:
+                shown = progress.step
+                yield progress
+                if stop and stop():
+                    cancelled = True
+                    break
             if halve_at and step >= halve_at[0]:
                 halve_at.pop(0)
                 state = self._halve(state, seen, pool)

@@ -83,7 +83,7 @@ class Manifest:
             raise ValueError(f"{where}: image_shape must be (H, W, 1 or 3), got {list(self.image_shape)}")
         if self.latent_dim < 1:
             raise ValueError(f"{where}: latent_dim must be at least 1, got {self.latent_dim}")
-        if not isinstance(self.refine_steps, int) or self.refine_steps < 0:
+        if isinstance(self.refine_steps, bool) or not isinstance(self.refine_steps, int) or self.refine_steps < 0:
             raise ValueError(f"{where}: refine_steps must be an integer >= 0, got {self.refine_steps!r}")
         if self.perceptual not in PERCEPTUAL_TERMS:
             raise ValueError(f"{where}: unknown perceptual term {self.perceptual!r}")

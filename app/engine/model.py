@@ -28,23 +28,25 @@ def _load_graph(path, inputs, outputs):
     return wrapped.prune(feeds, [graph.get_tensor_by_name(o) for o in outputs])
 
 
-FEATURE_OPS = ("Relu", "LeakyRelu")
-
-
 def _load_generator(path, z_name, image_name):
     """(generate, split): G as z -> [image], and (head, tail) cut at G's first
-    feature map, the output of its first activation that is a 4-D map (B, h, w, c),
-    c >= 1: head(z) -> [features], tail(features) -> [image]. split is None for a G
-    without such a map."""
+    feature map, the output of its first ReLU that is a 4-D map (B, h, w, c):
+    head(z) -> [features], tail(features) -> [image]. split is None for a G where
+    that map is not a cut, that is where the image also depends on z around it
+    (a residual G's skip paths), or that has no such map."""
     wrapped = _import(path)
     graph = wrapped.graph
     z, image = graph.get_tensor_by_name(z_name), graph.get_tensor_by_name(image_name)
     generate = wrapped.prune(z, [image])
     ops = graph.get_operations()    # in the GraphDef's order, which is topological
-    first = next((op.outputs[0] for op in ops if op.type in FEATURE_OPS and op.outputs[0].shape.rank == 4), None)
+    first = next((op.outputs[0] for op in ops if op.type == "Relu" and op.outputs[0].shape.rank == 4), None)
     if first is None:
         return generate, None
-    return generate, (wrapped.prune(z, [first]), wrapped.prune(first, [image]))
+    try:
+        tail = wrapped.prune(first, [image])
+    except Exception:   # TF's UnliftableError (not public): the image still depends on z around the map
+        return generate, None
+    return generate, (wrapped.prune(z, [first]), tail)
 
 
 @dataclasses.dataclass

@@ -89,10 +89,14 @@ def test_every_report_shows_the_z_it_scores(completer):
     mask = centre_hole()
     reports, result = run(completer, image, mask, CompletionParams(steps=12, restarts=4, seed=2,
                                                                    report_seconds=1e-6, blend=False))
+    problem = completer.problem(image, mask, CompletionParams(), completer.encoder_guess(image, mask))
     for p in reports:
         fill = completer.model.generate(tf.constant(p.z[None]))[0].numpy()[0]
         np.testing.assert_allclose(p.fill, fill, atol=1e-5)
-    assert [p.step for p in reports] == sorted(p.step for p in reports)
+        losses = completer.losses(tf.constant(p.z[None]), problem)[0]
+        np.testing.assert_allclose(losses.total.numpy()[0], p.total[p.best], rtol=1e-4)
+    steps = [p.step for p in reports]
+    assert steps == sorted(set(steps)) and steps[0] == 0, "each step is reported once"
     assert result.steps == 12
     fill = completer.model.generate(tf.constant(result.z[None]))[0].numpy()[0]
     assert np.abs(result.fill.astype(int) - to_uint8(fill).astype(int)).max() <= 1, "the result is its z's image"
