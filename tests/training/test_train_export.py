@@ -185,8 +185,10 @@ def test_resnet_g_and_diffaugment_train_resume_and_export(tmp_path):
     manifest = json.loads((models / "res" / "manifest.json").read_text())
     assert manifest["training"]["config"]["g_arch"] == "resnet"
     assert manifest["training"]["diffaugment"] == "color,translation,cutout"
-    image = load_model(str(models), "res").generate(tf.random.uniform([2, 8], -1, 1))[0].numpy()
+    model = load_model(str(models), "res")
+    image = model.generate(tf.random.uniform([2, 8], -1, 1))[0].numpy()
     assert image.shape == (2, 16, 16, 3) and np.abs(image).max() <= 1
+    assert model.split is None, "the skip paths go around G's first ReLU: no second stage, but it loads"
 
 
 @pytest.mark.parametrize("arch", ["wgan-gp", "acgan"])
