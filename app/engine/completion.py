@@ -193,12 +193,14 @@ class Completer:
         return SearchState(*after), seen
 
     def warm_up(self):
-        """Trace the fused step once so that the first real job does not pay for it."""
+        """Trace the fused step once, and the second stage where the model uses it by
+        default, so that the first real job does not pay for it."""
         h, w, c = self.model.image_shape
         mask = np.ones((h, w), np.float32)
         mask[: h // 2] = 0
         return drive(self.iterate(np.zeros((h, w, c), np.float32), mask,
-                                  CompletionParams(steps=2, restarts=1, seed=0, blend=False, refine_steps=1)))
+                                  CompletionParams(steps=2, restarts=1, seed=0, blend=False,
+                                                   refine_steps=min(self.model.manifest.refine_steps, 1))))
 
     def encoder_guess(self, image, mask):
         """(d,) float32: the encoder's z for the image, or None for a model without one.
@@ -316,10 +318,10 @@ class Completer:
     def _report(self, step, steps, seen, image, mask, show_first=False):
         """The `Progress` after `step` steps of the `Evaluated` candidates; its best is
         candidate 0 if show_first."""
-        total = seen.losses.total.numpy()
+        losses = seen.losses
+        total = losses.total.numpy()
         best = 0 if show_first else int(np.argmin(total))
         fill = seen.images[best].numpy()
-        losses = seen.losses
         return Progress(step, steps, losses.contextual.numpy(), losses.perceptual.numpy(), losses.prior.numpy(),
                         total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, seen.z[best].numpy())
 
