@@ -77,6 +77,22 @@ class Evaluated(NamedTuple):
     images: tf.Tensor
 
 
+class Chunk(NamedTuple):
+    """What one fused chunk of steps returns: the `SearchState` after it, the last z
+    it stepped from (`Evaluated`), and each candidate's lowest-loss z it evaluated."""
+
+    state: SearchState
+    last: Evaluated
+    best: Evaluated
+
+
+def _lower(a, b):
+    """Per candidate, whichever of two `Evaluated` has the lower total loss (b on a tie)."""
+    take_b = b.losses.total <= a.losses.total
+    return tf.nest.map_structure(
+        lambda x, y: tf.where(tf.reshape(take_b, [-1] + [1] * (len(y.shape) - 1)), y, x), a, b)
+
+
 @dataclasses.dataclass
 class Progress:
     """One report. Loss arrays are per candidate, shape (K,)."""
@@ -106,7 +122,7 @@ class Result:
     raw: np.ndarray             # (H, W, C) uint8, known pixels + fill, not blended
     fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere (refined by the second stage if asked)
     z: np.ndarray               # (latent_dim,) float32, the best candidate (the search's, before any second stage)
-    losses: dict                # its losses (the best state the search reported)
+    losses: dict                # its losses (the lowest-loss state the search evaluated)
     steps: int                  # steps run (fewer than asked if cancelled or stopped early)
     seconds: float
     cancelled: bool = False
@@ -162,16 +178,18 @@ class Completer:
 
     # 2. n Adam steps with projection onto [-1, 1]^d, fused, and the losses of the last z stepped from.
     def step(self, state, n, problem):
-        """(`SearchState`, steps n, `Problem`) -> (the state after n steps, `Evaluated`):
-        the engine's fused loop, public so that benchmarks time this very step.
+        """(`SearchState`, steps n, `Problem`) -> `Chunk`: the engine's fused loop, public
+        so that benchmarks time this very step.
 
         What is evaluated is the z the last step started from (for n = 0, state.z):
         its losses come from that step's own forward pass, so a report costs no extra
-        pass through G and D; the z after the last step is evaluated by the next chunk."""
-        return self._step(state, tf.constant(n, tf.int32), problem)
+        pass through G and D; the z after the last step is evaluated by the next chunk.
+        Each candidate's best z of the chunk is kept too, so that the result does not
+        depend on when reports fall."""
+        return Chunk(*self._step(state, tf.constant(n, tf.int32), problem))
 
     def _run_steps(self, state, n, problem):
-        def body(i, z, m, v, t, seen):
+        def body(i, z, m, v, t, seen, best):
             with tf.GradientTape() as tape:
                 tape.watch(z)
                 losses, images = self.losses(z, problem)
@@ -179,18 +197,21 @@ class Completer:
                 objective = tf.reduce_sum(losses.total)
             g = tape.gradient(objective, z) * problem.free
             t = t + 1.0
-            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t, Evaluated(z, losses, images))
+            evaluated = Evaluated(z, losses, images)
+            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t, evaluated, _lower(best, evaluated))
 
         def unstepped():
-            return Evaluated(state.z, *self.losses(state.z, problem))
+            evaluated = Evaluated(state.z, *self.losses(state.z, problem))
+            return evaluated, evaluated
 
         k = tf.shape(state.z)[0]
         h, w, c = self.model.image_shape
-        empty = tf.zeros([k])
-        placeholder = Evaluated(state.z, Losses(empty, empty, empty, empty), tf.zeros([k, h, w, c]))
-        _, *after, seen = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *state, placeholder))
-        seen = tf.cond(n > 0, lambda: seen, unstepped)
-        return SearchState(*after), seen
+        worst = tf.fill([k], np.inf)
+        placeholder = Evaluated(state.z, Losses(worst, worst, worst, worst), tf.zeros([k, h, w, c]))
+        _, *after, seen, best = tf.while_loop(lambda i, *_: i < n, body,
+                                              (tf.constant(0), *state, placeholder, placeholder))
+        seen, best = tf.cond(n > 0, lambda: (seen, best), unstepped)
+        return SearchState(*after), seen, best
 
     def warm_up(self):
         """Trace the fused step once, and the second stage where the model uses it by
@@ -253,8 +274,9 @@ class Completer:
 
         A report shows the z its chunk's last step started from, so its step is one
         fewer than the steps run; `Result.steps` counts the steps run. A search that
-        runs all its steps evaluates the last z too; one that stops early or is
-        cancelled keeps the best z it reported.
+        runs all its steps evaluates the last z too. The result is the lowest-loss z
+        the search evaluated (up to where it stopped), whatever the report times were,
+        so the same seed gives the same result.
         """
         params = (params or CompletionParams()).check()
         image, mask = check_inputs(image, mask, self.model.image_shape)
@@ -270,44 +292,50 @@ class Completer:
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
-        step, n, kept, shown = 0, 0, None, None
+        step, n, kept, lowest, shown, last_shown = 0, 0, None, np.inf, None, 0.0
         early = cancelled = False
         pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
         while True:
             started = time.perf_counter()
-            state, seen = self.step(state, n, problem)
+            chunk = self.step(state, n, problem)
+            state, seen = chunk.state, chunk.last
             step += n
-            # What a chunk evaluates is the z its last step started from (one step
-            # behind), so its report says step - 1. The first report shows the
-            # encoder's guess as it is, so a plausible fill appears at once; later
-            # ones the best candidate.
-            progress = self._report(step - 1 if n else step, params.steps, seen, image, mask,
-                                    show_first=step == 0 and guessed)
             # Adam can leave the best candidate a little worse than it once was (it
-            # jitters around a stiff anchor): the result is the best state reported.
-            if kept is None or progress.total[progress.best] <= kept.total[kept.best]:
-                kept = progress
+            # jitters around a stiff anchor): the result is the lowest-loss z evaluated,
+            # wherever the reports fell.
+            chunk_lowest = float(tf.reduce_min(chunk.best.losses.total))
+            if kept is None or chunk_lowest <= lowest:
+                kept, lowest = chunk.best, chunk_lowest
             if step >= params.steps:
                 if n == 0:
                     break
                 n = 0   # evaluate the z of the last step too: one forward pass, no step
                 continue
-            if stopper and stopper.update(step, progress.total[progress.best]):
+            if stopper and stopper.checks_at(step) and stopper.update(step, lowest):
                 early = True
                 break
-            # A first chunk of one step evaluates the starting z again: not a new report.
-            if progress.step != shown:
-                shown = progress.step
-                yield progress
+            # What a chunk evaluates is the z its last step started from (one step
+            # behind), so its report says step - 1. A first chunk of one step evaluates
+            # the starting z again: not a new report. Chunks also end where the schedule
+            # needs them to (halvings, early stopping checks), which can be more often
+            # than reports are due.
+            at = step - 1 if n else step
+            if at != shown and (shown is None or time.perf_counter() - last_shown >= params.report_seconds / 2):
+                shown, last_shown = at, time.perf_counter()
+                # The first report shows the encoder's guess as it is, so a plausible
+                # fill appears at once; later ones the best candidate.
+                yield self._report(at, params.steps, seen, image, mask, show_first=step == 0 and guessed)
                 if stop and stop():
                     cancelled = True
                     break
             if halve_at and step >= halve_at[0]:
                 halve_at.pop(0)
                 state = self._halve(state, seen, pool)
+            boundaries = halve_at[:1] + ([stopper.next_check(step)] if stopper else [])
             n = chunk_length(n, time.perf_counter() - started, params.report_seconds,
-                             params.steps - step, halve_at[0] - step if halve_at else None)
-        pool += alternatives.leaving(progress.total, seen.images, seen.z)
+                             params.steps - step, min(boundaries) - step if boundaries else None)
+        pool += alternatives.leaving(seen.losses.total.numpy(), seen.images, seen.z)
+        kept = self._report(step, params.steps, kept, image, mask)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
         refine = self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
         if refine and self.refiner and not cancelled:

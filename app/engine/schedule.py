@@ -28,12 +28,23 @@ def halving_steps(steps, restarts, min_candidates):
 
 class EarlyStopper:
     """Stop when the best total loss improved by less than `tolerance` (relative)
-    over the last `patience` steps."""
+    over the last `patience` steps. The search asks every `patience // 4` steps
+    (`next_check`), and only there, so that where it stops does not depend on when
+    progress reports fall."""
 
     def __init__(self, patience=100, tolerance=1e-3):
         self.patience, self.tolerance = patience, tolerance
         self.history = collections.deque()   # (step, best loss so far)
         self.best = np.inf
+        self.every = max(1, patience // 4)
+
+    def checks_at(self, step):
+        """Whether the search asks `update` after `step` steps."""
+        return step > 0 and step % self.every == 0
+
+    def next_check(self, step):
+        """The first step after `step` at which the search asks `update`."""
+        return (step // self.every + 1) * self.every
 
     def update(self, step, loss):
         """Record the best loss at `step`; True when the search should stop."""
@@ -47,11 +58,12 @@ class EarlyStopper:
         return (then - self.best) <= self.tolerance * abs(then)
 
 
-def chunk_length(n, seconds, report_seconds, remaining, to_halving=None):
+def chunk_length(n, seconds, report_seconds, remaining, to_boundary=None):
     """Steps in the next fused chunk, so that a report is due about every
     `report_seconds`: judged from the last chunk (n steps in `seconds`; n = 0 is the
     step-0 report), at most 4x longer than it, at least 1, and never past the end
-    (`remaining` steps) or the next halving (`to_halving` steps away, None = none)."""
+    (`remaining` steps) or the next step a chunk must end at, a halving or an early
+    stopping check (`to_boundary` steps away, None = none)."""
     per_step = seconds / n if n else seconds / 2
     n = int(np.clip(report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
-    return min([n, remaining] + ([to_halving] if to_halving and to_halving > 0 else []))
+    return min([n, remaining] + ([to_boundary] if to_boundary and to_boundary > 0 else []))

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -123,6 +125,22 @@ def test_same_seed_same_result(completer):
     c = completer.complete(image, mask, CompletionParams(steps=40, restarts=4, seed=8))
     assert np.array_equal(a.image, b.image) and np.array_equal(a.z, b.z)
     assert not np.array_equal(a.z, c.z)
+
+
+def test_the_result_does_not_depend_on_when_reports_fall(completer):
+    # A report every step, or a report only where a chunk must end (halvings, early
+    # stopping checks): the same lowest-loss z, stopped at the same step. The large
+    # rate makes Adam overshoot, so the last z is not the best.
+    image = to_float(np.random.default_rng(4).integers(0, 256, (16, 16, 3)))
+    mask = centre_hole()
+    params = CompletionParams(steps=200, restarts=8, seed=5, lr=1.0, min_candidates=2)
+    every, result = run(completer, image, mask, dataclasses.replace(params, report_seconds=1e-6))
+    few, alone = run(completer, image, mask, dataclasses.replace(params, report_seconds=60))
+    assert len(every) > 2 * len(few)
+    assert result.steps == alone.steps and result.early_stopped == alone.early_stopped
+    assert np.array_equal(result.z, alone.z) and np.array_equal(result.image, alone.image)
+    assert result.losses == alone.losses
+    assert result.losses["total"] <= min(float(p.total[p.best]) for p in every) + 1e-6
 
 
 def test_gray_model(tiny_models):
@@ -287,3 +305,4 @@ def test_alternatives_are_distinct_runners_up(tiny_models):
     known = ~hole
     assert all(np.array_equal(img[known], result.image[known]) for img, _ in result.alternatives), \
         "only the hole differs"
+

@@ -35,6 +35,14 @@ def test_early_stopping_uses_the_best_loss_so_far():
     assert fired and 140 <= fired[0] <= 160
 
 
+def test_early_stopping_is_asked_on_a_fixed_grid_of_steps():
+    # every patience // 4 steps, whatever the chunks were: the search's chunks end there
+    stop = EarlyStopper(patience=20)
+    assert [s for s in range(0, 21) if stop.checks_at(s)] == [5, 10, 15, 20]
+    assert stop.next_check(0) == 5 and stop.next_check(7) == 10 and stop.next_check(10) == 15
+    assert EarlyStopper(patience=2).next_check(3) == 4, "at least every step"
+
+
 def test_chunks_are_sized_for_the_report_interval():
     from app.engine.schedule import chunk_length
     assert chunk_length(10, 0.1, 0.15, remaining=1000) == 15, "10 steps took 0.1 s: 15 make 0.15 s"
@@ -42,5 +50,5 @@ def test_chunks_are_sized_for_the_report_interval():
     assert chunk_length(10, 10.0, 0.15, remaining=1000) == 1, "at least one step"
     assert chunk_length(10, 0.001, 0.15, remaining=1000) == 40, "at most 4x the last chunk"
     assert chunk_length(10, 0.1, 0.15, remaining=7) == 7, "never past the end"
-    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_halving=5) == 5, "never past the next halving"
-    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_halving=0) == 15
+    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_boundary=5) == 5, "never past the next boundary"
+    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_boundary=0) == 15
