@@ -98,7 +98,7 @@ class Worker:
         time_limit = float(fields["time_limit"])
         why, unreachable = [], []     # (code, message) of a stop; when Redis first failed to answer
 
-        def stop():   # between chunks: asked to stop (or ended elsewhere), or past the time limit
+        def stop():   # after each progress report: asked to stop (or ended elsewhere), or past the time limit
             try:
                 reason = self.queue.stop_reason(job_id)
                 unreachable.clear()

@@ -9,9 +9,11 @@ importance weights (see `masks.importance_weights`). The last term is a prior
 around the model's encoder guess z_E (mu = `anchor`; zero for a model without
 an encoder or when the encoder is not used): the contextual loss only sees the
 known pixels, and on its own it can pull z away from a guess that reads the
-whole image better (a digit whose bottom half is missing). The steps between two
-progress reports run fused in one `tf.function` (a `tf.while_loop`), and the
-chunk length adapts so that a report is due about every `report_seconds`.
+whole image better (a digit whose bottom half is missing). Steps run fused in
+chunks, one `tf.function` call (a `tf.while_loop`) each; a chunk's length adapts
+so that a report is due about every `report_seconds`, and chunks also end where
+the schedule acts (a halving, an early stopping check). Each chunk keeps every
+candidate's lowest-loss z, so the result does not depend on when reports fall.
 With `refine_steps`, the best candidate's image is then refined on the known
 pixels through G's first feature map (`engine.refine`).
 
@@ -33,7 +35,7 @@ from app.engine.imageio import to_uint8
 from app.engine.masks import check_inputs, importance_weights
 from app.engine.params import CompletionParams
 from app.engine.refine import Refiner
-from app.engine.schedule import EarlyStopper, chunk_length, halving_steps, survivors
+from app.engine.schedule import Chunker, EarlyStopper, halving_steps, survivors
 
 
 
@@ -86,9 +88,15 @@ class Chunk(NamedTuple):
     best: Evaluated
 
 
+def _finite(total):
+    """Losses with NaN read as +inf, so that a diverged candidate is never the best."""
+    return tf.where(tf.math.is_nan(total), tf.constant(np.inf, total.dtype), total)
+
+
 def _lower(a, b):
-    """Per candidate, whichever of two `Evaluated` has the lower total loss (b on a tie)."""
-    take_b = b.losses.total <= a.losses.total
+    """Per candidate, whichever of two `Evaluated` has the lower total loss (b on a tie;
+    a NaN loss is never lower)."""
+    take_b = _finite(b.losses.total) <= _finite(a.losses.total)
     return tf.nest.map_structure(
         lambda x, y: tf.where(tf.reshape(take_b, [-1] + [1] * (len(y.shape) - 1)), y, x), a, b)
 
@@ -176,7 +184,7 @@ class Completer:
         prior = problem.anchor * tf.reduce_mean(tf.square(z - problem.z_prior), axis=1)
         return Losses(contextual + problem.lam * perceptual + prior, contextual, perceptual, prior), images
 
-    # 2. n Adam steps with projection onto [-1, 1]^d, fused, and the losses of the last z stepped from.
+    # 2. n Adam steps with projection onto [-1, 1]^d, fused: the last z stepped from, and each candidate's best.
     def step(self, state, n, problem):
         """(`SearchState`, steps n, `Problem`) -> `Chunk`: the engine's fused loop, public
         so that benchmarks time this very step.
@@ -264,13 +272,13 @@ class Completer:
         return z, from_guess > 0
 
     def iterate(self, image, mask, params=None, stop=None):
-        """A generator: it yields a `Progress` per chunk (the first at step 0, showing
-        the encoder's guess where the model has one) and returns the `Result`; run it
-        with `drive` (or `complete`).
+        """A generator: it yields a `Progress` about every `report_seconds` (the first
+        at step 0, showing the encoder's guess where the model has one) and returns
+        the `Result`; run it with `drive` (or `complete`).
 
         image: (H, W, C) float32 in [-1, 1]; mask: (H, W), 1 = known. stop() is asked
-        after each report; once true, the search ends within that chunk and returns
-        the best state so far with `cancelled=True`. Closing the generator abandons it.
+        after each report; once true, the search ends there and returns the best
+        state so far with `cancelled=True`. Closing the generator abandons it.
 
         A report shows the z its chunk's last step started from, so its step is one
         fewer than the steps run; `Result.steps` counts the steps run. A search that
@@ -292,6 +300,7 @@ class Completer:
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
+        chunks = Chunker(params.report_seconds)
         step, n, kept, lowest, shown, last_shown = 0, 0, None, np.inf, None, 0.0
         early = cancelled = False
         pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
@@ -303,7 +312,7 @@ class Completer:
             # Adam can leave the best candidate a little worse than it once was (it
             # jitters around a stiff anchor): the result is the lowest-loss z evaluated,
             # wherever the reports fell.
-            chunk_lowest = float(tf.reduce_min(chunk.best.losses.total))
+            chunk_lowest = float(tf.reduce_min(_finite(chunk.best.losses.total)))
             if kept is None or chunk_lowest <= lowest:
                 kept, lowest = chunk.best, chunk_lowest
             if step >= params.steps:
@@ -328,12 +337,13 @@ class Completer:
                 if stop and stop():
                     cancelled = True
                     break
-            if halve_at and step >= halve_at[0]:
-                halve_at.pop(0)
-                state = self._halve(state, seen, pool)
+            due = sum(1 for at_step in halve_at if at_step <= step)   # a short search can halve twice at one step
+            if due:
+                del halve_at[:due]
+                state = self._halve(state, seen, pool, times=due)
             boundaries = halve_at[:1] + ([stopper.next_check(step)] if stopper else [])
-            n = chunk_length(n, time.perf_counter() - started, params.report_seconds,
-                             params.steps - step, min(boundaries) - step if boundaries else None)
+            n = chunks.next(n, time.perf_counter() - started, params.steps - step,
+                            min(boundaries) - step if boundaries else None)
         pool += alternatives.leaving(seen.losses.total.numpy(), seen.images, seen.z)
         kept = self._report(step, params.steps, kept, image, mask)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
@@ -348,30 +358,31 @@ class Completer:
         candidate 0 if show_first."""
         losses = seen.losses
         total = losses.total.numpy()
-        best = 0 if show_first else int(np.argmin(total))
+        best = 0 if show_first else int(np.argmin(np.where(np.isnan(total), np.inf, total)))
         fill = seen.images[best].numpy()
         return Progress(step, steps, losses.contextual.numpy(), losses.perceptual.numpy(), losses.prior.numpy(),
                         total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, seen.z[best].numpy())
 
     @staticmethod
-    def _halve(state, seen, pool):
-        """Successive halving: the worse half of the candidates, by their evaluated
-        losses, leaves the search (into `pool`, where the alternatives come from);
-        returns the survivors' state."""
+    def _halve(state, seen, pool, times=1):
+        """Successive halving, `times` rounds at once: all but the best
+        K // 2**times candidates (at least one), by their evaluated losses, leave the
+        search (into `pool`, where the alternatives come from); returns the
+        survivors' state."""
         total = seen.losses.total.numpy()
-        chosen = survivors(total, len(total) // 2)
+        chosen = survivors(total, len(total) // 2 ** times)
         pool += alternatives.leaving(total, seen.images, seen.z, staying=chosen)
         keep = tf.constant(chosen)
         return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
 
     def _refined(self, progress, image, mask, problem, steps, lr):
-        """The progress report with its fill refined by the second stage (`engine.refine`);
-        its z and losses stay the search's."""
+        """The kept state (a `Progress`) with its fill refined by the second stage
+        (`engine.refine`); its z and losses stay the search's."""
         fill = self.refiner.refine(progress.z, image, problem.weights, steps, lr)
         return dataclasses.replace(progress, fill=fill, image=to_uint8(alternatives.compose(image, fill, mask)))
 
     def _result(self, progress, image, mask, params, started, **outcome):
-        """The `Result` for the state a progress report describes (blended if asked);
+        """The `Result` for the kept state (a `Progress`), blended if asked;
         outcome: steps, cancelled, early_stopped, alternatives."""
         fill8 = to_uint8(progress.fill)
         blended = poisson_blend(fill8, progress.image, mask) if params.blend else progress.image
@@ -381,8 +392,8 @@ class Completer:
     def complete(self, image, mask, params=None, on_progress=None, cancelled=None):
         """Run to the end and return the `Result`.
 
-        on_progress(Progress) is called per chunk; if cancelled() turns true the
-        search stops within one chunk and the best completion so far is returned
+        on_progress(Progress) is called per report; if cancelled() turns true the
+        search stops at the next report and the best completion so far is returned
         with `cancelled=True`.
         """
         return drive(self.iterate(image, mask, params, stop=cancelled), on_progress)

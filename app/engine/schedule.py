@@ -30,7 +30,7 @@ class EarlyStopper:
     """Stop when the best total loss improved by less than `tolerance` (relative)
     over the last `patience` steps. The search asks every `patience // 4` steps
     (`next_check`), and only there, so that where it stops does not depend on when
-    progress reports fall."""
+    progress reports fall (a chunk of steps ends at each of those steps)."""
 
     def __init__(self, patience=100, tolerance=1e-3):
         self.patience, self.tolerance = patience, tolerance
@@ -58,12 +58,22 @@ class EarlyStopper:
         return (then - self.best) <= self.tolerance * abs(then)
 
 
-def chunk_length(n, seconds, report_seconds, remaining, to_boundary=None):
-    """Steps in the next fused chunk, so that a report is due about every
-    `report_seconds`: judged from the last chunk (n steps in `seconds`; n = 0 is the
-    step-0 report), at most 4x longer than it, at least 1, and never past the end
-    (`remaining` steps) or the next step a chunk must end at, a halving or an early
-    stopping check (`to_boundary` steps away, None = none)."""
-    per_step = seconds / n if n else seconds / 2
-    n = int(np.clip(report_seconds / max(per_step, 1e-6), 1, max(4 * n, 4)))
-    return min([n, remaining] + ([to_boundary] if to_boundary and to_boundary > 0 else []))
+class Chunker:
+    """Sizes the fused chunks of steps so that a report is due about every
+    `report_seconds`, judged from the last chunk's time per step. A chunk is at
+    least 1 step and at most 4x the length last planned (so one fast chunk cannot
+    make the next one huge); it is then cut short at the end of the search and at
+    the next step a chunk must end at (a halving or an early stopping check). The
+    next plan grows from the uncut length, so cuts do not keep chunks short."""
+
+    def __init__(self, report_seconds):
+        self.report_seconds = report_seconds
+        self.planned = 0
+
+    def next(self, n, seconds, remaining, to_boundary=None):
+        """Steps in the next chunk, after one of n steps that took `seconds` (n = 0:
+        the step-0 evaluation); `remaining` steps are left, and the next boundary is
+        `to_boundary` (>= 1) steps away, or None."""
+        per_step = seconds / n if n else seconds / 2
+        self.planned = int(np.clip(self.report_seconds / max(per_step, 1e-6), 1, max(4 * self.planned, 4)))
+        return min([self.planned, remaining] + ([to_boundary] if to_boundary is not None else []))

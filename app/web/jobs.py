@@ -335,7 +335,7 @@ class JobManager:
         task = TASKS[req.kind]
         started = time.monotonic()
 
-        def stop():   # asked between chunks, on the engine's thread
+        def stop():   # asked after each progress report, on the engine's thread
             return self._abandoned(job) or time.monotonic() - started > self.time_limit
 
         def report(progress):

@@ -103,7 +103,7 @@ def test_every_report_shows_the_z_it_scores(completer):
     fill = completer.model.generate(tf.constant(result.z[None]))[0].numpy()[0]
     assert np.abs(result.fill.astype(int) - to_uint8(fill).astype(int)).max() <= 1, "the result is its z's image"
 
-def test_cancel_stops_within_one_chunk(completer):
+def test_cancel_stops_at_the_next_report(completer):
     image, mask = np.zeros((16, 16, 3), np.float32), centre_hole()
     seen = []
     result = completer.complete(image, mask, CompletionParams(steps=5000, restarts=2, seed=0),
@@ -127,16 +127,20 @@ def test_same_seed_same_result(completer):
     assert not np.array_equal(a.z, c.z)
 
 
-def test_the_result_does_not_depend_on_when_reports_fall(completer):
+@pytest.mark.parametrize("params", [
+    CompletionParams(steps=200, restarts=8, seed=5, lr=1.0, min_candidates=2),
+    # a short search with many candidates halves twice at some steps
+    CompletionParams(steps=6, restarts=256, seed=5, lr=1.0, min_candidates=1, patience=4),
+], ids=["long", "halving-twice-a-step"])
+def test_the_result_does_not_depend_on_when_reports_fall(completer, params):
     # A report every step, or a report only where a chunk must end (halvings, early
     # stopping checks): the same lowest-loss z, stopped at the same step. The large
     # rate makes Adam overshoot, so the last z is not the best.
     image = to_float(np.random.default_rng(4).integers(0, 256, (16, 16, 3)))
     mask = centre_hole()
-    params = CompletionParams(steps=200, restarts=8, seed=5, lr=1.0, min_candidates=2)
     every, result = run(completer, image, mask, dataclasses.replace(params, report_seconds=1e-6))
     few, alone = run(completer, image, mask, dataclasses.replace(params, report_seconds=60))
-    assert len(every) > 2 * len(few)
+    assert len(every) > len(few)
     assert result.steps == alone.steps and result.early_stopped == alone.early_stopped
     assert np.array_equal(result.z, alone.z) and np.array_equal(result.image, alone.image)
     assert result.losses == alone.losses
@@ -247,7 +251,7 @@ def test_a_model_without_an_encoder_still_completes(completer):
     assert isinstance(result, Result) and result.steps == 10
 
 
-def test_the_result_is_the_best_state_reported(encoded):
+def test_the_result_is_the_lowest_loss_state_of_the_search(encoded):
     image, mask = toy_problem(encoded), centre_hole()
     # a stiff anchor and a large lr make Adam jitter around the minimum
     params = CompletionParams(steps=40, restarts=2, seed=0, anchor=1e4, lr=0.3, report_seconds=1e-6,
@@ -305,4 +309,3 @@ def test_alternatives_are_distinct_runners_up(tiny_models):
     known = ~hole
     assert all(np.array_equal(img[known], result.image[known]) for img, _ in result.alternatives), \
         "only the hole differs"
-

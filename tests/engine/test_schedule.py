@@ -1,6 +1,6 @@
 import numpy as np
 
-from app.engine.schedule import EarlyStopper, halving_steps, survivors
+from app.engine.schedule import Chunker, EarlyStopper, halving_steps, survivors
 
 
 def test_halving_keeps_the_best_candidates():
@@ -44,11 +44,18 @@ def test_early_stopping_is_asked_on_a_fixed_grid_of_steps():
 
 
 def test_chunks_are_sized_for_the_report_interval():
-    from app.engine.schedule import chunk_length
-    assert chunk_length(10, 0.1, 0.15, remaining=1000) == 15, "10 steps took 0.1 s: 15 make 0.15 s"
-    assert chunk_length(0, 0.01, 0.15, remaining=1000) == 4, "after the step-0 report: at most 4"
-    assert chunk_length(10, 10.0, 0.15, remaining=1000) == 1, "at least one step"
-    assert chunk_length(10, 0.001, 0.15, remaining=1000) == 40, "at most 4x the last chunk"
-    assert chunk_length(10, 0.1, 0.15, remaining=7) == 7, "never past the end"
-    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_boundary=5) == 5, "never past the next boundary"
-    assert chunk_length(10, 0.1, 0.15, remaining=1000, to_boundary=0) == 15
+    chunks = Chunker(report_seconds=0.15)
+    assert chunks.next(0, 0.01, remaining=1000) == 4, "after the step-0 report: at most 4"
+    assert chunks.next(4, 0.04, remaining=1000) == 15, "4 steps took 0.04 s: 15 make 0.15 s"
+    assert chunks.next(15, 0.015, remaining=1000) == 60, "at most 4x the last plan"
+    assert chunks.next(60, 60.0, remaining=1000) == 1, "at least one step"
+    assert Chunker(0.15).next(0, 0.01, remaining=3) == 3, "never past the end"
+
+
+def test_a_chunk_cut_at_a_boundary_does_not_shrink_the_next_plan():
+    chunks = Chunker(report_seconds=0.15)
+    chunks.next(0, 0.01, remaining=1000)
+    assert chunks.next(4, 0.04, remaining=1000, to_boundary=5) == 5, "never past the next boundary"
+    # the 5-step chunk took 0.05 s: the plan is 15 (not 4x the 5 steps run), cut at the boundary again
+    assert chunks.next(5, 0.05, remaining=1000, to_boundary=5) == 5 and chunks.planned == 15
+    assert chunks.next(5, 0.05, remaining=1000) == 15
