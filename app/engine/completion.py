@@ -301,7 +301,7 @@ class Completer:
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
         chunks = Chunker(params.report_seconds)
-        step, n, kept, lowest, shown, last_shown = 0, 0, None, np.inf, None, 0.0
+        step, n, kept, lowest, shown, last_shown, cut = 0, 0, None, np.inf, None, 0.0, False
         early = cancelled = False
         pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
         while True:
@@ -325,11 +325,11 @@ class Completer:
                 break
             # What a chunk evaluates is the z its last step started from (one step
             # behind), so its report says step - 1. A first chunk of one step evaluates
-            # the starting z again: not a new report. Chunks also end where the schedule
-            # needs them to (halvings, early stopping checks), which can be more often
-            # than reports are due.
+            # the starting z again: not a new report. A chunk cut short where the
+            # schedule acts (a halving, an early stopping check) reports only if one is due.
             at = step - 1 if n else step
-            if at != shown and (shown is None or time.perf_counter() - last_shown >= params.report_seconds / 2):
+            due = not cut or time.perf_counter() - last_shown >= params.report_seconds / 2
+            if at != shown and due:
                 shown, last_shown = at, time.perf_counter()
                 # The first report shows the encoder's guess as it is, so a plausible
                 # fill appears at once; later ones the best candidate.
@@ -344,6 +344,7 @@ class Completer:
             boundaries = halve_at[:1] + ([stopper.next_check(step)] if stopper else [])
             n = chunks.next(n, time.perf_counter() - started, params.steps - step,
                             min(boundaries) - step if boundaries else None)
+            cut = n < chunks.planned
         pool += alternatives.leaving(seen.losses.total.numpy(), seen.images, seen.z)
         kept = self._report(step, params.steps, kept, image, mask)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
