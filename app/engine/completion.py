@@ -79,13 +79,21 @@ class Evaluated(NamedTuple):
     images: tf.Tensor
 
 
+class Scored(NamedTuple):
+    """Candidates z (K, d) and their `Losses`, without the images (cheaper to carry)."""
+
+    z: tf.Tensor
+    losses: Losses
+
+
 class Chunk(NamedTuple):
     """What one fused chunk of steps returns: the `SearchState` after it, the last z
-    it stepped from (`Evaluated`), and each candidate's lowest-loss z it evaluated."""
+    it stepped from (`Evaluated`), and each candidate's lowest-loss z it evaluated
+    (`Scored`)."""
 
     state: SearchState
     last: Evaluated
-    best: Evaluated
+    best: Scored
 
 
 def _finite(total):
@@ -94,7 +102,7 @@ def _finite(total):
 
 
 def _lower(a, b):
-    """Per candidate, whichever of two `Evaluated` has the lower total loss (b on a tie;
+    """Per candidate, whichever of two `Scored` has the lower total loss (b on a tie;
     a NaN loss is never lower)."""
     take_b = _finite(b.losses.total) <= _finite(a.losses.total)
     return tf.nest.map_structure(
@@ -205,19 +213,20 @@ class Completer:
                 objective = tf.reduce_sum(losses.total)
             g = tape.gradient(objective, z) * problem.free
             t = t + 1.0
-            evaluated = Evaluated(z, losses, images)
-            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t, evaluated, _lower(best, evaluated))
+            return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t, Evaluated(z, losses, images),
+                    _lower(best, Scored(z, losses)))
 
         def unstepped():
             evaluated = Evaluated(state.z, *self.losses(state.z, problem))
-            return evaluated, evaluated
+            return evaluated, Scored(evaluated.z, evaluated.losses)
 
         k = tf.shape(state.z)[0]
         h, w, c = self.model.image_shape
         worst = tf.fill([k], np.inf)
-        placeholder = Evaluated(state.z, Losses(worst, worst, worst, worst), tf.zeros([k, h, w, c]))
-        _, *after, seen, best = tf.while_loop(lambda i, *_: i < n, body,
-                                              (tf.constant(0), *state, placeholder, placeholder))
+        unscored = Losses(worst, worst, worst, worst)
+        _, *after, seen, best = tf.while_loop(
+            lambda i, *_: i < n, body,
+            (tf.constant(0), *state, Evaluated(state.z, unscored, tf.zeros([k, h, w, c])), Scored(state.z, unscored)))
         seen, best = tf.cond(n > 0, lambda: (seen, best), unstepped)
         return SearchState(*after), seen, best
 
@@ -346,7 +355,7 @@ class Completer:
                             min(boundaries) - step if boundaries else None)
             cut = n < chunks.planned
         pool += alternatives.leaving(seen.losses.total.numpy(), seen.images, seen.z)
-        kept = self._report(step, params.steps, kept, image, mask)
+        kept = self._report(step, params.steps, Evaluated(*kept, self.model.generate(kept.z)[0]), image, mask)
         others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
         refine = self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
         if refine and self.refiner and not cancelled:
