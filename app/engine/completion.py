@@ -12,31 +12,29 @@ known pixels, and on its own it can pull z away from a guess that reads the
 whole image better (a digit whose bottom half is missing). Steps run fused in
 chunks, one `tf.function` call (a `tf.while_loop`) each; a chunk's length adapts
 so that a report is due about every `report_seconds`, and chunks also end where
-the schedule acts (a halving, an early stopping check). Each chunk keeps every
-candidate's lowest-loss z, so the result does not depend on when reports fall.
+the schedule acts (a halving, an early stopping check): `engine.schedule`. Each
+chunk keeps every candidate's lowest-loss z, so the result does not depend on
+when reports fall (`engine.lowest`); reports and the result are `engine.outcome`.
 With `refine_steps`, the best candidate's image is then refined on the known
 pixels through G's first feature map (`engine.refine`).
 
 Images in and out: (H, W, C), C = 3 (RGB) or 1 (gray). Floats are in [-1, 1],
 uint8 in [0, 255]. Masks: (H, W) float32, 1 = known pixel.
 """
-import dataclasses
 import time
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from app.engine import alternatives
+from app.engine import alternatives, outcome
 from app.engine.adam import adam_step
-from app.engine.blend import poisson_blend
 from app.engine.driver import drive
-from app.engine.imageio import to_uint8
+from app.engine.lowest import Lowest, Scored, finite, lower
 from app.engine.masks import check_inputs, importance_weights
 from app.engine.params import CompletionParams
 from app.engine.refine import Refiner
 from app.engine.schedule import Chunker, EarlyStopper, halving_steps, survivors
-
 
 
 class SearchState(NamedTuple):
@@ -79,71 +77,16 @@ class Evaluated(NamedTuple):
     images: tf.Tensor
 
 
-class Scored(NamedTuple):
-    """Candidates z (K, d) and their `Losses`, without the images (cheaper to carry)."""
-
-    z: tf.Tensor
-    losses: Losses
-
-
 class Chunk(NamedTuple):
     """What one fused chunk of steps returns: the `SearchState` after it, the last z
-    it stepped from (`Evaluated`), and each candidate's lowest-loss z it evaluated
-    (`Scored`)."""
+    it stepped from (`Evaluated`), each candidate's lowest-loss z it evaluated
+    (`lowest.Scored`), and the lowest total loss among those, a float32 scalar
+    (+inf where every loss was NaN)."""
 
     state: SearchState
     last: Evaluated
     best: Scored
-
-
-def _finite(total):
-    """Losses with NaN read as +inf, so that a diverged candidate is never the best."""
-    return tf.where(tf.math.is_nan(total), tf.constant(np.inf, total.dtype), total)
-
-
-def _lower(a, b):
-    """Per candidate, whichever of two `Scored` has the lower total loss (b on a tie;
-    a NaN loss is never lower)."""
-    take_b = _finite(b.losses.total) <= _finite(a.losses.total)
-    return tf.nest.map_structure(
-        lambda x, y: tf.where(tf.reshape(take_b, [-1] + [1] * (len(y.shape) - 1)), y, x), a, b)
-
-
-@dataclasses.dataclass
-class Progress:
-    """One report. Loss arrays are per candidate, shape (K,)."""
-
-    step: int
-    steps: int
-    contextual: np.ndarray
-    perceptual: np.ndarray
-    prior: np.ndarray
-    total: np.ndarray
-    best: int
-    image: np.ndarray           # (H, W, C) uint8: known pixels + the best candidate's fill
-    fill: np.ndarray            # (H, W, C) float32 in [-1, 1]: G(z_best)
-    z: np.ndarray               # (latent_dim,) float32: z_best
-
-    def best_losses(self):
-        """The best candidate's terms: total = contextual + lam * perceptual + anchor,
-        anchor being the pull toward the encoder's guess (0 on the plain search)."""
-        i = self.best
-        return {"contextual": float(self.contextual[i]), "perceptual": float(self.perceptual[i]),
-                "anchor": float(self.prior[i]), "total": float(self.total[i])}
-
-
-@dataclasses.dataclass
-class Result:
-    image: np.ndarray           # (H, W, C) uint8, blended if asked
-    raw: np.ndarray             # (H, W, C) uint8, known pixels + fill, not blended
-    fill: np.ndarray            # (H, W, C) uint8, G(z_best) everywhere (refined by the second stage if asked)
-    z: np.ndarray               # (latent_dim,) float32, the best candidate (the search's, before any second stage)
-    losses: dict                # its losses (the lowest-loss state the search evaluated)
-    steps: int                  # steps run (fewer than asked if cancelled or stopped early)
-    seconds: float
-    cancelled: bool = False
-    early_stopped: bool = False
-    alternatives: list = dataclasses.field(default_factory=list)   # [(image uint8, total loss)]: engine.alternatives
+    lowest: tf.Tensor
 
 
 class Completer:
@@ -214,7 +157,7 @@ class Completer:
             g = tape.gradient(objective, z) * problem.free
             t = t + 1.0
             return (i + 1, *adam_step(z, g, m, v, t, problem.lr), t, Evaluated(z, losses, images),
-                    _lower(best, Scored(z, losses)))
+                    lower(best, Scored(z, losses)))
 
         def unstepped():
             evaluated = Evaluated(state.z, *self.losses(state.z, problem))
@@ -228,7 +171,7 @@ class Completer:
             lambda i, *_: i < n, body,
             (tf.constant(0), *state, Evaluated(state.z, unscored, tf.zeros([k, h, w, c])), Scored(state.z, unscored)))
         seen, best = tf.cond(n > 0, lambda: (seen, best), unstepped)
-        return SearchState(*after), seen, best
+        return SearchState(*after), seen, best, tf.reduce_min(finite(best.losses.total))
 
     def warm_up(self):
         """Trace the fused step once, and the second stage where the model uses it by
@@ -309,8 +252,8 @@ class Completer:
         halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
                     if params.min_candidates else [])
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
-        chunks = Chunker(params.report_seconds)
-        step, n, kept, lowest, shown, last_shown, cut = 0, 0, None, np.inf, None, 0.0, False
+        chunks, kept = Chunker(params.report_seconds), Lowest()
+        step, n, shown = 0, 0, None
         early = cancelled = False
         pool = []   # (total loss, G(z), z) of each candidate as it leaves the search: the alternatives
         while True:
@@ -318,63 +261,48 @@ class Completer:
             chunk = self.step(state, n, problem)
             state, seen = chunk.state, chunk.last
             step += n
-            # Adam can leave the best candidate a little worse than it once was (it
-            # jitters around a stiff anchor): the result is the lowest-loss z evaluated,
-            # wherever the reports fell.
-            chunk_lowest = float(tf.reduce_min(_finite(chunk.best.losses.total)))
-            if kept is None or chunk_lowest <= lowest:
-                kept, lowest = chunk.best, chunk_lowest
+            kept.offer(chunk.best, float(chunk.lowest))
             if step >= params.steps:
                 if n == 0:
                     break
                 n = 0   # evaluate the z of the last step too: one forward pass, no step
                 continue
-            if stopper and stopper.checks_at(step) and stopper.update(step, lowest):
+            if stopper and stopper.checks_at(step) and stopper.update(step, kept.total):
                 early = True
                 break
             # What a chunk evaluates is the z its last step started from (one step
             # behind), so its report says step - 1. A first chunk of one step evaluates
-            # the starting z again: not a new report. A chunk cut short where the
-            # schedule acts (a halving, an early stopping check) reports only if one is due.
+            # the starting z again: not a new report.
             at = step - 1 if n else step
-            due = not cut or time.perf_counter() - last_shown >= params.report_seconds / 2
-            if at != shown and due:
-                shown, last_shown = at, time.perf_counter()
+            if at != shown and chunks.report_due(time.perf_counter()):
+                shown = at
+                chunks.reported(time.perf_counter())
                 # The first report shows the encoder's guess as it is, so a plausible
                 # fill appears at once; later ones the best candidate.
-                yield self._report(at, params.steps, seen, image, mask, show_first=step == 0 and guessed)
+                yield outcome.progress(at, params.steps, seen, image, mask, show_first=step == 0 and guessed)
                 if stop and stop():
                     cancelled = True
                     break
             due = sum(1 for at_step in halve_at if at_step <= step)   # a short search can halve twice at one step
             if due:
                 del halve_at[:due]
-                state = self._halve(state, seen, pool, times=due)
+                state = self._halve(state, seen, pool, due)
             boundaries = halve_at[:1] + ([stopper.next_check(step)] if stopper else [])
             n = chunks.next(n, time.perf_counter() - started, params.steps - step,
                             min(boundaries) - step if boundaries else None)
-            cut = n < chunks.planned
         pool += alternatives.leaving(seen.losses.total.numpy(), seen.images, seen.z)
-        kept = self._report(step, params.steps, Evaluated(*kept, self.model.generate(kept.z)[0]), image, mask)
-        others = [] if cancelled else alternatives.choose(pool, (kept.fill, kept.z), image, mask, params.blend)
+        best = kept.scored
+        final = outcome.progress(step, params.steps, Evaluated(*best, self.model.generate(best.z)[0]), image, mask)
+        others = [] if cancelled else alternatives.choose(pool, (final.fill, final.z), image, mask, params.blend)
         refine = self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
         if refine and self.refiner and not cancelled:
-            kept = self._refined(kept, image, mask, problem, refine, params.refine_lr)
-        return self._result(kept, image, mask, params, t0, steps=step, cancelled=cancelled, early_stopped=early,
-                            alternatives=others)
-
-    def _report(self, step, steps, seen, image, mask, show_first=False):
-        """The `Progress` after `step` steps of the `Evaluated` candidates; its best is
-        candidate 0 if show_first."""
-        losses = seen.losses
-        total = losses.total.numpy()
-        best = 0 if show_first else int(np.argmin(np.where(np.isnan(total), np.inf, total)))
-        fill = seen.images[best].numpy()
-        return Progress(step, steps, losses.contextual.numpy(), losses.perceptual.numpy(), losses.prior.numpy(),
-                        total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, seen.z[best].numpy())
+            final = final.with_fill(self.refiner.refine(final.z, image, problem.weights, refine, params.refine_lr),
+                                    image, mask)
+        return outcome.result(final, mask, params.blend, t0, steps=step, cancelled=cancelled, early_stopped=early,
+                              alternatives=others)
 
     @staticmethod
-    def _halve(state, seen, pool, times=1):
+    def _halve(state, seen, pool, times):
         """Successive halving, `times` rounds at once: all but the best
         K // 2**times candidates (at least one), by their evaluated losses, leave the
         search (into `pool`, where the alternatives come from); returns the
@@ -384,20 +312,6 @@ class Completer:
         pool += alternatives.leaving(total, seen.images, seen.z, staying=chosen)
         keep = tf.constant(chosen)
         return SearchState(tf.gather(state.z, keep), tf.gather(state.m, keep), tf.gather(state.v, keep), state.t)
-
-    def _refined(self, progress, image, mask, problem, steps, lr):
-        """The kept state (a `Progress`) with its fill refined by the second stage
-        (`engine.refine`); its z and losses stay the search's."""
-        fill = self.refiner.refine(progress.z, image, problem.weights, steps, lr)
-        return dataclasses.replace(progress, fill=fill, image=to_uint8(alternatives.compose(image, fill, mask)))
-
-    def _result(self, progress, image, mask, params, started, **outcome):
-        """The `Result` for the kept state (a `Progress`), blended if asked;
-        outcome: steps, cancelled, early_stopped, alternatives."""
-        fill8 = to_uint8(progress.fill)
-        blended = poisson_blend(fill8, progress.image, mask) if params.blend else progress.image
-        return Result(blended, progress.image, fill8, progress.z, progress.best_losses(),
-                      seconds=time.perf_counter() - started, **outcome)
 
     def complete(self, image, mask, params=None, on_progress=None, cancelled=None):
         """Run to the end and return the `Result`.

@@ -59,16 +59,22 @@ class EarlyStopper:
 
 
 class Chunker:
-    """Sizes the fused chunks of steps so that a report is due about every
-    `report_seconds`, judged from the last chunk's time per step. A chunk is at
-    least 1 step and at most 4x the length last planned (so one fast chunk cannot
-    make the next one huge); it is then cut short at the end of the search and at
-    the next step a chunk must end at (a halving or an early stopping check). The
-    next plan grows from the uncut length, so cuts do not keep chunks short."""
+    """Paces a search: sizes its fused chunks of steps so that a report is due about
+    every `report_seconds`, and says which chunk ends are reports.
+
+    A chunk's length is judged from the last chunk's time per step: at least 1 step
+    and at most 4x the length last planned (so one fast chunk cannot make the next
+    one huge). It is then cut short at the end of the search and at the next step a
+    chunk must end at (a halving, an early stopping check); the next plan grows from
+    the uncut length, so cuts do not keep chunks short. A chunk of the planned
+    length ends in a report; one cut short does only if half a report interval has
+    passed since the last report, so the cuts do not add frames."""
 
     def __init__(self, report_seconds):
         self.report_seconds = report_seconds
         self.planned = 0
+        self.cut = False
+        self.last_report = -np.inf
 
     def next(self, n, seconds, remaining, to_boundary=None):
         """Steps in the next chunk, after one of n steps that took `seconds` (n = 0:
@@ -76,4 +82,14 @@ class Chunker:
         `to_boundary` (>= 1) steps away, or None."""
         per_step = seconds / n if n else seconds / 2
         self.planned = int(np.clip(self.report_seconds / max(per_step, 1e-6), 1, max(4 * self.planned, 4)))
-        return min([self.planned, remaining] + ([to_boundary] if to_boundary is not None else []))
+        n = min([self.planned, remaining] + ([to_boundary] if to_boundary is not None else []))
+        self.cut = n < self.planned
+        return n
+
+    def report_due(self, now):
+        """Whether the chunk just run, ending at `now` (`time.perf_counter()`), reports."""
+        return not self.cut or now - self.last_report >= self.report_seconds / 2
+
+    def reported(self, now):
+        """Note a report made at `now`."""
+        self.last_report = now

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.engine.completion import Completer, Progress, Result
+from app.engine.completion import Completer
+from app.engine.outcome import Progress, Result
 from app.engine.driver import drive
 from app.engine.imageio import to_float, to_uint8
 from app.engine.params import PLAIN_SEARCH, CompletionParams

@@ -59,3 +59,15 @@ def test_a_chunk_cut_at_a_boundary_does_not_shrink_the_next_plan():
     # the 5-step chunk took 0.05 s: the plan is 15 (not 4x the 5 steps run), cut at the boundary again
     assert chunks.next(5, 0.05, remaining=1000, to_boundary=5) == 5 and chunks.planned == 15
     assert chunks.next(5, 0.05, remaining=1000) == 15
+
+
+def test_a_chunk_cut_short_reports_only_when_a_report_is_due():
+    chunks = Chunker(report_seconds=0.2)
+    chunks.next(0, 0.01, remaining=1000)
+    assert chunks.report_due(now=0.0), "a chunk of the planned length always reports"
+    chunks.reported(0.0)
+    chunks.next(4, 0.04, remaining=1000, to_boundary=2)
+    assert chunks.cut
+    assert not chunks.report_due(now=0.05), "cut at a boundary soon after a report: no extra frame"
+    assert chunks.report_due(now=0.1), "half an interval on, the cut chunk reports"
+    assert Chunker(0.2).report_due(now=0.0), "the first chunk reports"
