@@ -26,6 +26,17 @@ def halving_steps(steps, restarts, min_candidates):
     return [int(steps * (i + 1) / (rounds + 1)) for i in range(rounds)]
 
 
+def candidate_steps(steps, restarts, min_candidates):
+    """The most candidate-steps a search runs (early stopping can end it sooner):
+    `restarts` candidates until the first halving, half as many until the next, and
+    so on (`halving_steps`); min_candidates None = no halving."""
+    k, done, total = restarts, 0, 0
+    for at in halving_steps(steps, restarts, min_candidates) if min_candidates else []:
+        total += (at - done) * k
+        done, k = at, max(1, k // 2)
+    return total + (steps - done) * k
+
+
 class EarlyStopper:
     """Stop when the best total loss improved by less than `tolerance` (relative)
     over the last `patience` steps. The search asks every `patience // 4` steps

@@ -89,7 +89,7 @@ ERROR_CODES = {
     "UNKNOWN_SAMPLE": "unknown_sample",
     "BAD_IMAGE": "bad_image",          # not an image, wrong format or size, corrupt
     "BUSY": "busy",                    # the queue is full; try again later
-    "TOO_COSTLY": "too_costly",        # steps x restarts would run past the per-job cost ceiling
+    "TOO_COSTLY": "too_costly",        # the job's estimated seconds would run past the per-job cost ceiling
     "RATE_LIMITED": "rate_limited",    # too many completes from one address in the window
     "CLIENT_LIMIT": "client_limit",    # too many jobs or connections from one address
     "CANCELLED": "cancelled",          # stopped by the user, a newer job or a disconnect

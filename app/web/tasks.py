@@ -11,6 +11,7 @@ import numpy as np
 
 from app.engine import baselines, imageio, latent
 from app.engine.imageio import to_float
+from app.engine.schedule import candidate_steps
 from app.web import latent_requests, validation
 from app.web.protocol import EVENTS
 
@@ -31,8 +32,12 @@ class Task:
 
 
 def _complete_cost(req, registry):
-    """steps x restarts x the model's measured seconds per candidate-step."""
-    return req.params.steps * req.params.restarts * registry.entries[req.model].step_seconds
+    """The search's candidate-steps (fewer after each halving) plus the second stage's
+    steps (a model with one), times the model's measured seconds per candidate-step."""
+    p, entry = req.params, registry.entries[req.model]
+    refine = entry.model.manifest.refine_steps if p.refine_steps is None else p.refine_steps
+    refine = refine if entry.completer.refiner else 0
+    return (candidate_steps(p.steps, p.restarts, p.min_candidates) + refine) * entry.step_seconds
 
 
 def _complete_start(req, registry, stop):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from app.engine.schedule import Chunker, EarlyStopper, halving_steps, survivors
+from app.engine.schedule import Chunker, EarlyStopper, candidate_steps, halving_steps, survivors
 
 
 def test_halving_keeps_the_best_candidates():
@@ -71,3 +71,12 @@ def test_a_chunk_cut_short_reports_only_when_a_report_is_due():
     assert not chunks.report_due(now=0.05), "cut at a boundary soon after a report: no extra frame"
     assert chunks.report_due(now=0.1), "half an interval on, the cut chunk reports"
     assert Chunker(0.2).report_due(now=0.0), "the first chunk reports"
+
+
+def test_candidate_steps_count_the_halvings():
+    assert candidate_steps(60, 16, None) == 960, "no halving: every candidate every step"
+    # 16 -> 8 -> 4 -> 2 at steps 15, 30, 45
+    assert candidate_steps(60, 16, 2) == 15 * (16 + 8 + 4 + 2)
+    assert candidate_steps(60, 1, 2) == 60, "nothing to halve"
+    # a short search halves three times before its first step and three times after it: 8 then 1
+    assert halving_steps(2, 64, 1) == [0, 0, 0, 1, 1, 1] and candidate_steps(2, 64, 1) == 8 + 1

@@ -126,6 +126,21 @@ def test_a_job_over_the_cost_ceiling_is_refused(make_app, monkeypatch):
     sio.disconnect()
 
 
+def test_a_job_that_halves_its_candidates_is_costed_for_the_steps_it_runs(make_app, monkeypatch):
+    """600 steps of 64 candidates halved down to 2 run 12,600 candidate-steps, not 38,400:
+    admitted under a 20 s ceiling at 1 ms each, where the plain search of that size is not."""
+    app = make_app(MAX_JOB_SECONDS=20.0)
+    monkeypatch.setattr(app.extensions["regen"]["registry"].entries["tiny"], "step_seconds", 0.001)
+    sio = socketio.test_client(app)
+    plain = sio.emit(EVENTS["COMPLETE"], complete_payload(
+        params={"steps": 600, "restarts": 64, "fast": False}), callback=True)
+    assert plain["error"]["code"] == ERROR_CODES["TOO_COSTLY"]
+    halved = sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 600, "restarts": 64}), callback=True)
+    assert "error" not in halved
+    sio.emit(EVENTS["CANCEL"], {"job": halved["job"]})
+    sio.disconnect()
+
+
 def test_completes_are_rate_limited_per_address(make_app):
     app = make_app(COMPLETE_RATE=(3, 60.0))
     sio = socketio.test_client(app)
