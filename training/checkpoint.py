@@ -4,6 +4,11 @@ runs/NAME/checkpoint/
     state.json          {"step": int, "config": ModelConfig, "args": training arguments}
     generator.weights.h5, ema_generator.weights.h5, discriminator.weights.h5
     optimizers.npz      Adam moments and iteration counts of both optimizers
+runs/NAME/best/         the same, at the step with the best metrics row so far
+                        (`--metrics-every`); its state.json adds "metric": {column: value}
+
+A GAN's sample quality swings from one metrics row to the next, so the step to
+export is the best one (`training.export --checkpoint best`), not always the last.
 """
 import json
 import os
@@ -14,6 +19,7 @@ import numpy as np
 from training.config import ModelConfig
 
 CKPT_DIR = "checkpoint"
+BEST_DIR = "best"
 
 
 def optimizer_arrays(prefix, optimizer):
@@ -47,7 +53,9 @@ def write_atomically(final, write):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save(run_dir, gan, step, args):
+def save(run_dir, gan, step, args, folder=CKPT_DIR, metric=None):
+    """Write the GAN at `step` into run_dir/folder; metric ({column: value}) is recorded
+    in state.json where given (the best checkpoint's)."""
     def write(tmp):
         gan.generator.save_weights(os.path.join(tmp, "generator.weights.h5"))
         gan.ema_generator.save_weights(os.path.join(tmp, "ema_generator.weights.h5"))
@@ -55,30 +63,31 @@ def save(run_dir, gan, step, args):
         np.savez(os.path.join(tmp, "optimizers.npz"),
                  **optimizer_arrays("g", gan.g_optimizer), **optimizer_arrays("d", gan.d_optimizer))
         with open(os.path.join(tmp, "state.json"), "w") as f:
-            json.dump({"step": int(step), "config": json.loads(gan.cfg.to_json()), "args": args}, f, indent=1)
+            json.dump({"step": int(step), "config": json.loads(gan.cfg.to_json()), "args": args,
+                       **({"metric": metric} if metric else {})}, f, indent=1)
 
-    write_atomically(os.path.join(run_dir, CKPT_DIR), write)
+    write_atomically(os.path.join(run_dir, folder), write)
 
 
-def read_state_json(run_dir):
-    """The run's checkpoint/state.json as a dict (a GAN's or an encoder's); FileNotFoundError if none."""
-    path = os.path.join(run_dir, CKPT_DIR, "state.json")
+def read_state_json(run_dir, folder=CKPT_DIR):
+    """The run's folder/state.json as a dict (a GAN's or an encoder's); FileNotFoundError if none."""
+    path = os.path.join(run_dir, folder, "state.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint in {run_dir} (looked for {path})")
     with open(path) as f:
         return json.load(f)
 
 
-def read_state(run_dir):
-    """(step, ModelConfig, args) of a GAN run's checkpoint; FileNotFoundError if none."""
-    state = read_state_json(run_dir)
+def read_state(run_dir, folder=CKPT_DIR):
+    """(step, ModelConfig, args) of a GAN run's checkpoint (or its best); FileNotFoundError if none."""
+    state = read_state_json(run_dir, folder)
     return state["step"], ModelConfig.from_dict(state["config"]), state.get("args", {})
 
 
-def restore(run_dir, gan, with_optimizers=True):
+def restore(run_dir, gan, with_optimizers=True, folder=CKPT_DIR):
     """Load weights (and optimizer moments) into a freshly built GAN; returns the step."""
-    step, _, _ = read_state(run_dir)
-    folder = os.path.join(run_dir, CKPT_DIR)
+    step, _, _ = read_state(run_dir, folder)
+    folder = os.path.join(run_dir, folder)
     gan.generator.load_weights(os.path.join(folder, "generator.weights.h5"))
     gan.discriminator.load_weights(os.path.join(folder, "discriminator.weights.h5"))
     ema = os.path.join(folder, "ema_generator.weights.h5")

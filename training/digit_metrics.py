@@ -25,6 +25,7 @@ class DigitMetrics:
 
     SAMPLES = 1000
     COLUMNS = COLUMNS
+    BEST = "judge_fd"
 
     def __init__(self, data_dir=None, reference=10000, batch=500):
         judge = load_judge()

@@ -1,6 +1,6 @@
 """Freeze a trained run into a model folder the engine serves.
 
-    python -m training.export runs/NAME --name NAME [--title "..."] [--models-dir models]
+    python -m training.export runs/NAME --name NAME [--title "..."] [--models-dir models] [--checkpoint best]
     python -m training.export runs/NAME-encoder --name NAME    (adds the encoder)
 
 models/NAME/ (the format is `app.engine.manifest`'s)
@@ -119,15 +119,16 @@ def now():
 
 
 def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True, graphs_only=False,
-           half_weights=False):
-    """Freeze the run's checkpoint into models_dir/name; returns the folder. graphs_only
+           half_weights=False, which=checkpoint.CKPT_DIR):
+    """Freeze the run's checkpoint (which: its last, or `checkpoint.BEST_DIR`, the best
+    by its metrics) into models_dir/name; returns the folder. graphs_only
     leaves out the Keras weights: the bundled models share a size cap, and `--init-from`
     can still start from the graphs (the older path), though less exactly; half_weights
     stores the graphs' large weights as float16 (`training.shrink`)."""
     model_format.check_name(name)
-    step, cfg, args = checkpoint.read_state(run_dir)
+    step, cfg, args = checkpoint.read_state(run_dir, which)
     gan = build_gan(cfg)
-    checkpoint.restore(run_dir, gan, with_optimizers=False)
+    checkpoint.restore(run_dir, gan, with_optimizers=False, folder=which)
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
@@ -197,6 +198,8 @@ def main(argv=None):
     p.add_argument("--half-weights", action="store_true",
                    help="store the graphs' weights as float16, computed in float32 (half the size again; "
                         "outputs move by about 1e-3)")
+    p.add_argument("--checkpoint", choices=("last", "best"), default="last",
+                   help="a GAN run's last checkpoint, or its best by --metrics-every (the lowest FD)")
     args = p.parse_args(argv)
     try:
         model_format.check_name(args.name)
@@ -206,7 +209,8 @@ def main(argv=None):
         folder = export_encoder(args.run, args.name, args.models_dir)
     else:
         folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir,
-                        graphs_only=args.graphs_only, half_weights=args.half_weights)
+                        graphs_only=args.graphs_only, half_weights=args.half_weights,
+                        which=checkpoint.BEST_DIR if args.checkpoint == "best" else checkpoint.CKPT_DIR)
     print(f"exported {args.run} to {folder}")
     return 0
 

@@ -126,6 +126,7 @@ class FaceMetrics:
 
     SAMPLES = 2000
     COLUMNS = (f"face_fd_v{VERSION}",)
+    BEST = COLUMNS[0]
 
     def __init__(self, data_dir=None):
         self.net = load_features()

@@ -2,13 +2,14 @@
 it trains. Each dataset has its reader: MNIST the judge's reading
 (`training.digit_metrics`), faces the Fréchet distance in the face features
 (`training.face_features.FaceMetrics`). A reader has SAMPLES, COLUMNS and
-reader(images, requested) -> {column: float}."""
+reader(images, requested) -> {column: float}, and BEST, the column whose lowest
+value marks the best row (the run's `best/` checkpoint)."""
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from training import digit_metrics, face_features, reporting
+from training import checkpoint, digit_metrics, face_features, reporting
 
 READERS = {"mnist": digit_metrics.DigitMetrics, "faces": face_features.FaceMetrics}
 
@@ -18,7 +19,9 @@ class MetricsWriter:
     `every` steps (and at the last) writes one row of metrics.csv: the mean of the
     step values since the previous row, the training seconds so far (sample grids
     and checkpoints included, the metrics themselves not), and the dataset's
-    reader's metrics of the EMA G's samples from a fixed seed."""
+    reader's metrics of the EMA G's samples from a fixed seed. It returns True
+    for a row whose `reader.BEST` is the lowest so far (counting a resumed run's
+    best checkpoint), `best` being that {column: value}."""
 
     def __init__(self, gan, run_dir, every, last_step, start_step, dataset="mnist", data_dir=None):
         if dataset not in READERS:
@@ -36,13 +39,24 @@ class MetricsWriter:
         previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped
         self.seconds = previous["train_seconds"] if previous else 0.0
         self.sums, self.count, self.mark = {}, 0, time.time()
+        try:
+            self.best = checkpoint.read_state_json(run_dir, checkpoint.BEST_DIR).get("metric")
+        except FileNotFoundError:
+            self.best = None
+
+    def _improves(self, row):
+        column = self.reader.BEST
+        if not np.isfinite(row[column]) or (self.best and row[column] >= self.best.get(column, np.inf)):
+            return False
+        self.best = {column: float(row[column])}
+        return True
 
     def __call__(self, step, values):
         for k in ("d_loss", "g_loss", "d_acc"):
             self.sums[k] = self.sums.get(k, 0.0) + values[k]
         self.count += 1
         if step % self.every and step != self.last_step:
-            return
+            return False
         self.seconds += time.time() - self.mark
         images = np.concatenate([self.gan.ema_generator(self.z[i:i + 500], training=False).numpy()
                                  for i in range(0, len(self.z), 500)])
@@ -51,6 +65,7 @@ class MetricsWriter:
         self.log.write(step, row)
         self.log.flush()
         self.sums, self.count, self.mark = {}, 0, time.time()
+        return self._improves(row)
 
     def close(self):
         self.log.close()

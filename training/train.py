@@ -17,7 +17,9 @@ the data (of every class). `--metrics-every N` also writes metrics.csv: every N
 steps, the metrics of the EMA G's samples (MNIST: the judge's reading of 1,000,
 `training.digit_metrics`; faces: the Fréchet distance of 2,000 to faces64_val,
 `training.face_features`), the mean losses and D accuracy since the last row, and
-the training seconds so far.
+the training seconds so far, and keeps the checkpoint of the best row so far in
+best/ (the lowest FD; for MNIST the lowest judge FD): `training.export
+--checkpoint best` exports it.
 """
 import argparse
 import os
@@ -253,13 +255,13 @@ def train(args):
     metrics = run_metrics.MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, ds.name,
                                         args.data_dir) if args.metrics_every else None
 
+    saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
+
     def report(s, values):
         if bar:
             bar.update(s, list(values.items()))
-        if metrics:
-            metrics(s, values)
-
-    saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
+        if metrics and metrics(s, values):
+            checkpoint.save(args.out, gan, s, saved_args, checkpoint.BEST_DIR, metrics.best)
     try:
         step, rate = loop.run(step, args.steps, lambda: train_step(next(batches)), log,
                               args.sample_every, args.ckpt_every,

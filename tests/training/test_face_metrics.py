@@ -73,3 +73,26 @@ def test_a_face_run_records_the_frechet_distance_as_it_trains(tmp_path):
     assert [int(r["step"]) for r in rows] == [1, 2]
     fds = [float(r[column]) for r in rows]
     assert all(np.isfinite(fds)) and min(fds) > 10 * reader(held[:250])[column], "an untrained G is far off"
+
+
+@needs_shared_data
+def test_a_face_run_keeps_its_lowest_fd_step_and_exports_it(tmp_path, monkeypatch):
+    """FD swings from row to row: best/ holds the checkpoint of the lowest row so far, a
+    resumed run keeps comparing against it, and `export --checkpoint best` exports it."""
+    import json
+
+    from training import checkpoint, export, train
+    swings = iter([3.0, 1.0, 2.0, 1.5, 1.2])   # rows 1-3, then 4-5 after the resume: the best is step 2
+    monkeypatch.setattr(face_features.FaceMetrics, "distance", lambda self, images: next(swings))
+    out, models = tmp_path / "run", tmp_path / "models"
+    run = ["--dataset", "faces", "--data-dir", DATA_DIR, "--batch", "4", "--metrics-every", "1",
+           "--out", str(out), "--quiet"]
+    assert train.main([*run, "--g-start-filters", "8", "--g-filters", "8,8,8", "--d-filters", "8,8,8",
+                       "--steps", "3"]) == 0
+    assert train.main([*run, "--steps", "5", "--resume"]) == 0
+    best = checkpoint.read_state_json(str(out), checkpoint.BEST_DIR)
+    assert best["step"] == 2 and best["metric"] == {face_features.FaceMetrics.BEST: 1.0}
+    for which, step in (("best", 2), ("last", 5)):
+        assert export.main([str(out), "--name", which, "--models-dir", str(models), "--checkpoint", which]) == 0
+        with open(models / which / "manifest.json") as f:
+            assert json.load(f)["training"]["steps"] == step
