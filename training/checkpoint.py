@@ -20,6 +20,7 @@ from training.config import ModelConfig
 
 CKPT_DIR = "checkpoint"
 BEST_DIR = "best"
+FOLDERS = {"last": CKPT_DIR, "best": BEST_DIR}   # what `training.export --checkpoint` names each
 
 
 def optimizer_arrays(prefix, optimizer):
@@ -73,7 +74,8 @@ def read_state_json(run_dir, folder=CKPT_DIR):
     """The run's folder/state.json as a dict (a GAN's or an encoder's); FileNotFoundError if none."""
     path = os.path.join(run_dir, folder, "state.json")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint in {run_dir} (looked for {path})")
+        kept_by = " (a run keeps one with --metrics-every)" if folder == BEST_DIR else ""
+        raise FileNotFoundError(f"no {folder} checkpoint in {run_dir}{kept_by} (looked for {path})")
     with open(path) as f:
         return json.load(f)
 

@@ -119,16 +119,17 @@ def now():
 
 
 def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True, graphs_only=False,
-           half_weights=False, which=checkpoint.CKPT_DIR):
-    """Freeze the run's checkpoint (which: its last, or `checkpoint.BEST_DIR`, the best
-    by its metrics) into models_dir/name; returns the folder. graphs_only
+           half_weights=False, which="last"):
+    """Freeze the run's checkpoint (which: "last", or "best" by its metrics, see
+    `checkpoint.FOLDERS`) into models_dir/name; returns the folder. graphs_only
     leaves out the Keras weights: the bundled models share a size cap, and `--init-from`
     can still start from the graphs (the older path), though less exactly; half_weights
     stores the graphs' large weights as float16 (`training.shrink`)."""
     model_format.check_name(name)
-    step, cfg, args = checkpoint.read_state(run_dir, which)
+    state = checkpoint.read_state_json(run_dir, checkpoint.FOLDERS[which])
+    step, cfg, args = checkpoint.read_state(run_dir, checkpoint.FOLDERS[which])
     gan = build_gan(cfg)
-    checkpoint.restore(run_dir, gan, with_optimizers=False, folder=which)
+    checkpoint.restore(run_dir, gan, with_optimizers=False, folder=checkpoint.FOLDERS[which])
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
@@ -144,7 +145,9 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     if os.path.exists(log):
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
-    model_format.write(folder, build_manifest(name, title, gan, graphs, step, args, sample_names, weights))
+    manifest = build_manifest(name, title, gan, graphs, step, args, sample_names, weights)
+    manifest.training.update(checkpoint=which, **({"metric": state["metric"]} if "metric" in state else {}))
+    model_format.write(folder, manifest)
     if half_weights:
         shrink.shrink(folder, list(graphs))
     return folder
@@ -198,7 +201,7 @@ def main(argv=None):
     p.add_argument("--half-weights", action="store_true",
                    help="store the graphs' weights as float16, computed in float32 (half the size again; "
                         "outputs move by about 1e-3)")
-    p.add_argument("--checkpoint", choices=("last", "best"), default="last",
+    p.add_argument("--checkpoint", choices=tuple(checkpoint.FOLDERS), default="last",
                    help="a GAN run's last checkpoint, or its best by --metrics-every (the lowest FD)")
     args = p.parse_args(argv)
     try:
@@ -206,11 +209,13 @@ def main(argv=None):
     except ValueError as exc:
         p.error(str(exc))
     if is_encoder_run(args.run):
+        if args.checkpoint != "last":
+            p.error("an encoder run has one checkpoint: --checkpoint is for GAN runs")
         folder = export_encoder(args.run, args.name, args.models_dir)
     else:
         folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir,
                         graphs_only=args.graphs_only, half_weights=args.half_weights,
-                        which=checkpoint.BEST_DIR if args.checkpoint == "best" else checkpoint.CKPT_DIR)
+                        which=args.checkpoint)
     print(f"exported {args.run} to {folder}")
     return 0
 

@@ -34,7 +34,7 @@ from app.engine.lowest import Lowest, Scored, finite, lower
 from app.engine.masks import check_inputs, importance_weights
 from app.engine.params import CompletionParams
 from app.engine.refine import Refiner
-from app.engine.schedule import Chunker, EarlyStopper, halving_steps, survivors
+from app.engine.schedule import Chunker, EarlyStopper, SearchCost, halving_steps, survivors
 
 
 class SearchState(NamedTuple):
@@ -173,6 +173,35 @@ class Completer:
         seen, best = tf.cond(n > 0, lambda: (seen, best), unstepped)
         return SearchState(*after), seen, best, tf.reduce_min(finite(best.losses.total))
 
+    def refine_steps(self, params):
+        """The second stage's steps for these `CompletionParams`: the request's own, else
+        the model's (its manifest's); 0 for a model that has no second stage."""
+        if not self.refiner:
+            return 0
+        return self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
+
+    def calibrate(self, steps=20, few=2, many=16):
+        """Time the fused step at `few` and `many` candidates (the plain search, on a
+        blank image) and return the fitted `schedule.SearchCost`."""
+        h, w, c = self.model.image_shape
+        mask = np.ones((h, w), np.float32)
+        mask[h // 4:3 * h // 4, w // 4:3 * w // 4] = 0
+        problem = self.problem(np.zeros((h, w, c), np.float32), mask, CompletionParams().check())
+        timings = []
+        for k in (few, many):
+            state = self.start_state(np.zeros((k, self.model.latent_dim), np.float32))
+            float(self.step(state, 1, problem).lowest)   # warm this batch size
+            started = time.perf_counter()
+            float(self.step(state, steps, problem).lowest)
+            timings.append((k, (time.perf_counter() - started) / steps))
+        return SearchCost.fit(*timings)
+
+    def estimate_seconds(self, params, cost):
+        """The most seconds a completion with these `CompletionParams` takes, at `cost`
+        (a `schedule.SearchCost`): every step run (early stopping can end it sooner),
+        fewer candidates after each halving, then the second stage."""
+        return cost.seconds(params.steps, params.restarts, params.min_candidates, self.refine_steps(params))
+
     def warm_up(self):
         """Trace the fused step once, and the second stage where the model uses it by
         default, so that the first real job does not pay for it."""
@@ -249,8 +278,7 @@ class Completer:
         z, guessed = self.initial_latents(params.restarts, params.seed, guess, params.encoder_share,
                                           params.perturbation, params.target_class)
         problem, state = self.problem(image, mask, params, guess), self.start_state(z)
-        halve_at = (halving_steps(params.steps, params.restarts, params.min_candidates)
-                    if params.min_candidates else [])
+        halve_at = halving_steps(params.steps, params.restarts, params.min_candidates)
         stopper = EarlyStopper(params.patience, params.tolerance) if params.early_stop else None
         chunks, kept = Chunker(params.report_seconds), Lowest()
         step, n, shown = 0, 0, None
@@ -274,9 +302,10 @@ class Completer:
             # behind), so its report says step - 1. A first chunk of one step evaluates
             # the starting z again: not a new report.
             at = step - 1 if n else step
-            if at != shown and chunks.report_due(time.perf_counter()):
+            now = time.perf_counter()
+            if at != shown and chunks.report_due(now):
                 shown = at
-                chunks.reported(time.perf_counter())
+                chunks.reported(now)
                 # The first report shows the encoder's guess as it is, so a plausible
                 # fill appears at once; later ones the best candidate.
                 yield outcome.progress(at, params.steps, seen, image, mask, show_first=step == 0 and guessed)
@@ -294,8 +323,8 @@ class Completer:
         best = kept.scored
         final = outcome.progress(step, params.steps, Evaluated(*best, self.model.generate(best.z)[0]), image, mask)
         others = [] if cancelled else alternatives.choose(pool, (final.fill, final.z), image, mask, params.blend)
-        refine = self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
-        if refine and self.refiner and not cancelled:
+        refine = self.refine_steps(params)
+        if refine and not cancelled:
             final = final.with_fill(self.refiner.refine(final.z, image, problem.weights, refine, params.refine_lr),
                                     image, mask)
         return outcome.result(final, mask, params.blend, t0, steps=step, cancelled=cancelled, early_stopped=early,

@@ -42,6 +42,8 @@ class Lowest:
         self.scored, self.total = None, np.inf
 
     def offer(self, scored, total):
-        """Keep `scored` if its lowest total loss, `total` (a float), is no higher."""
+        """Keep `scored` if its lowest total loss, `total` (a float; NaN reads as +inf),
+        is no higher."""
+        total = np.inf if np.isnan(total) else total
         if total <= self.total:
             self.scored, self.total = scored, total

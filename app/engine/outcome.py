@@ -70,11 +70,11 @@ def progress(step, steps, evaluated, image, mask, show_first=False):
                     total, best, to_uint8(alternatives.compose(image, fill, mask)), fill, evaluated.z[best].numpy())
 
 
-def result(kept, mask, blend, started, **outcome):
+def result(kept, mask, blend, started, **ending):
     """The `Result` for the kept state (a `Progress`), Poisson-blended if `blend`;
-    started: the search's `time.perf_counter()` at its start; outcome: steps,
+    started: the search's `time.perf_counter()` at its start; ending: steps,
     cancelled, early_stopped, alternatives."""
     fill8 = to_uint8(kept.fill)
     blended = poisson_blend(fill8, kept.image, mask) if blend else kept.image
     return Result(blended, kept.image, fill8, kept.z, kept.best_losses(),
-                  seconds=time.perf_counter() - started, **outcome)
+                  seconds=time.perf_counter() - started, **ending)

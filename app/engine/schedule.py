@@ -1,6 +1,7 @@
 """Deciding how much search a completion gets: successive halving of the
 candidates and early stopping when the best loss stops improving."""
 import collections
+import dataclasses
 
 import numpy as np
 
@@ -17,7 +18,10 @@ def survivors(total, keep):
 
 def halving_steps(steps, restarts, min_candidates):
     """Steps at which the candidates are halved: evenly spaced over the run, one per
-    halving round needed to go from `restarts` down to `min_candidates`."""
+    halving round needed to go from `restarts` down to `min_candidates` (None: no
+    halving)."""
+    if not min_candidates:
+        return []
     rounds = 0
     k = restarts
     while k // 2 >= max(1, min_candidates):
@@ -26,15 +30,38 @@ def halving_steps(steps, restarts, min_candidates):
     return [int(steps * (i + 1) / (rounds + 1)) for i in range(rounds)]
 
 
-def candidate_steps(steps, restarts, min_candidates):
-    """The most candidate-steps a search runs (early stopping can end it sooner):
-    `restarts` candidates until the first halving, half as many until the next, and
-    so on (`halving_steps`); min_candidates None = no halving."""
-    k, done, total = restarts, 0, 0
-    for at in halving_steps(steps, restarts, min_candidates) if min_candidates else []:
-        total += (at - done) * k
+def stretches(steps, restarts, min_candidates):
+    """[(steps, candidates)] of a search that runs all its steps (early stopping can
+    end it sooner): `restarts` candidates until the first halving, half as many
+    until the next, and so on (`halving_steps`); stretches of 0 steps left out."""
+    k, done, out = restarts, 0, []
+    for at in halving_steps(steps, restarts, min_candidates):
+        out.append((at - done, k))
         done, k = at, max(1, k // 2)
-    return total + (steps - done) * k
+    return [(n, k) for n, k in out + [(steps - done, k)] if n]
+
+
+@dataclasses.dataclass
+class SearchCost:
+    """Seconds of one search step of K candidates: fixed + per_candidate x K, fitted
+    from two timed batch sizes (a step of a few candidates costs more than its share
+    of a step of many)."""
+
+    fixed: float = 0.002
+    per_candidate: float = 0.002
+
+    def seconds(self, steps, restarts, min_candidates=None, single_steps=0):
+        """A search of `steps` at `restarts` candidates halved down to `min_candidates`,
+        then `single_steps` steps on one image (the second stage)."""
+        return sum(n * (self.fixed + self.per_candidate * k)
+                   for n, k in stretches(steps, restarts, min_candidates) + [(single_steps, 1)])
+
+    @classmethod
+    def fit(cls, few, many):
+        """few, many: (candidates, seconds per step) measured at two batch sizes."""
+        (k0, t0), (k1, t1) = few, many
+        per_candidate = max((t1 - t0) / (k1 - k0), 1e-5)   # timing noise must not make candidates free
+        return cls(max(t0 - per_candidate * k0, 0.0), per_candidate)
 
 
 class EarlyStopper:

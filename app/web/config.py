@@ -40,8 +40,8 @@ class Config:
     CORS_ORIGINS = _env_list("CORS_ORIGINS", None)                  # None = same origin only
     # Host headers served (DNS rebinding): the bound address, localhost and 127.0.0.1 unless set.
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", sorted({HOST, "localhost", "127.0.0.1", "[::1]"}))
-    # Fairness: a job's cost is its estimated seconds (a completion: its candidate-steps times the
-    # model's measured time per candidate-step); one job may cost at most MAX_JOB_SECONDS, the queue MAX_QUEUE_SECONDS.
+    # Fairness: a job's cost is its estimated seconds (a completion: its steps at the model's measured
+    # search cost, halvings and second stage counted); one job may cost at most MAX_JOB_SECONDS, the queue MAX_QUEUE_SECONDS.
     MAX_JOB_SECONDS = float(os.environ.get("REGEN_MAX_JOB_SECONDS", "120"))   # = the time limit
     MAX_QUEUE_SECONDS = float(os.environ.get("REGEN_MAX_QUEUE_SECONDS", "300"))
     MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("REGEN_MAX_CONNECTIONS_PER_ADDRESS", "32"))

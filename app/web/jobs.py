@@ -6,8 +6,8 @@ live connections only: a client that has disconnected can no longer submit
 so nobody's queue slot is held by a closed socket.
 
 Admission is by cost: a job's cost is its estimated seconds (for a completion,
-its candidate-steps, fewer after each halving, times the model's measured seconds
-per candidate-step, `Entry.step_seconds`; each kind's own in `tasks`). One job
+every step at the model's search cost measured at start, `Entry.cost`, with fewer
+candidates after each halving, then the second stage; each kind's own in `tasks`). One job
 may cost at most `max_job_seconds`; the waiting jobs together `max_queue_seconds`,
 and at most `max_queue` of them. Each address may hold `max_jobs_per_address`
 jobs and send `complete_rate` = (N, seconds) completes per window. Replacing a

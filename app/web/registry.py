@@ -3,9 +3,7 @@ import dataclasses
 import logging
 import os
 import re
-import time
 
-import numpy as np
 import tensorflow as tf
 
 from app.engine import imageio
@@ -15,13 +13,11 @@ from app.engine.features import discriminator_features, random_features
 from app.engine.latent import Projector
 from app.engine.manifest import check_name
 from app.engine.model import list_models, load_model
-from app.engine.params import PLAIN_SEARCH, CompletionParams
+from app.engine.schedule import SearchCost
 from app.engine.style import Stylist
 
 log = logging.getLogger(__name__)
 SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Seconds per candidate-step assumed for a model that was not timed (no warm-up).
-DEFAULT_STEP_SECONDS = 0.002
 
 
 @dataclasses.dataclass
@@ -29,7 +25,7 @@ class Entry:
     model: object
     completer: Completer
     samples: dict           # sample id -> absolute path of the PNG
-    step_seconds: float = DEFAULT_STEP_SECONDS   # measured seconds per candidate-step (the job cost unit)
+    cost: SearchCost = dataclasses.field(default_factory=SearchCost)   # seconds per search step, timed at warm-up
     projector: object = None   # latent.Projector: a picture onto this model's latent space
 
     def sample_image(self, sample_id):
@@ -37,18 +33,6 @@ class Entry:
         if not isinstance(sample_id, str) or not SAMPLE_ID_RE.match(sample_id):
             raise KeyError(sample_id)
         return imageio.read(self.samples[sample_id], self.model.image_shape[-1])
-
-
-def time_candidate_step(completer, steps=20, restarts=16):
-    """Seconds per candidate-step of the plain search, timed on a blank image."""
-    h, w, c = completer.model.image_shape
-    mask = np.ones((h, w), np.float32)
-    mask[h // 4:3 * h // 4, w // 4:3 * w // 4] = 0
-    params = CompletionParams(steps=steps, restarts=restarts, seed=0, blend=False, **PLAIN_SEARCH)
-    completer.complete(np.zeros((h, w, c), np.float32), mask, params)   # traces this batch size
-    started = time.perf_counter()
-    completer.complete(np.zeros((h, w, c), np.float32), mask, params)
-    return (time.perf_counter() - started) / (steps * restarts)
 
 
 @dataclasses.dataclass
@@ -80,12 +64,13 @@ class Registry:
                 log.error("skipping model %s: %s", name, exc)
                 continue
             completer = Completer(model)
-            step_seconds = DEFAULT_STEP_SECONDS
+            cost = SearchCost()   # a guess, for a model that is not timed (no warm-up)
             if warm_up:
                 completer.warm_up()
-                step_seconds = time_candidate_step(completer)
-            self.entries[name] = Entry(model, completer, self._samples(model), step_seconds, Projector(model))
-            log.info("loaded model %s %s (%.2f ms per candidate-step)", name, model.image_shape, 1000 * step_seconds)
+                cost = completer.calibrate()
+            self.entries[name] = Entry(model, completer, self._samples(model), cost, Projector(model))
+            log.info("loaded model %s %s (a search step: %.2f ms + %.2f ms per candidate)", name, model.image_shape,
+                     1000 * cost.fixed, 1000 * cost.per_candidate)
 
     def _samples(self, model):
         folder = os.path.join(model.folder, "samples")

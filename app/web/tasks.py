@@ -11,7 +11,6 @@ import numpy as np
 
 from app.engine import baselines, imageio, latent
 from app.engine.imageio import to_float
-from app.engine.schedule import candidate_steps
 from app.web import latent_requests, validation
 from app.web.protocol import EVENTS
 
@@ -32,12 +31,10 @@ class Task:
 
 
 def _complete_cost(req, registry):
-    """The search's candidate-steps (fewer after each halving) plus the second stage's
-    steps (a model with one), times the model's measured seconds per candidate-step."""
-    p, entry = req.params, registry.entries[req.model]
-    refine = entry.model.manifest.refine_steps if p.refine_steps is None else p.refine_steps
-    refine = refine if entry.completer.refiner else 0
-    return (candidate_steps(p.steps, p.restarts, p.min_candidates) + refine) * entry.step_seconds
+    """Every step at the model's measured cost (fewer candidates after each halving),
+    then the second stage's steps."""
+    entry = registry.entries[req.model]
+    return entry.completer.estimate_seconds(req.params, entry.cost)
 
 
 def _complete_start(req, registry, stop):
@@ -109,7 +106,7 @@ def _morph_finish(req, outcome, registry):
 
 
 def _project_cost(req, registry):
-    return req.steps * req.restarts * registry.entries[req.model].step_seconds
+    return registry.entries[req.model].cost.seconds(req.steps, req.restarts)
 
 
 def _project_start(req, registry, stop):

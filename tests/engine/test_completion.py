@@ -310,3 +310,13 @@ def test_alternatives_are_distinct_runners_up(tiny_models):
     known = ~hole
     assert all(np.array_equal(img[known], result.image[known]) for img, _ in result.alternatives), \
         "only the hole differs"
+
+
+def test_the_cost_estimate_is_fitted_on_the_model_and_counts_halvings_and_the_second_stage(completer):
+    cost = completer.calibrate(steps=3)
+    assert cost.fixed >= 0 and cost.per_candidate > 0
+    fast, plain = CompletionParams(), CompletionParams(**PLAIN_SEARCH)
+    assert completer.estimate_seconds(fast, cost) < completer.estimate_seconds(plain, cost), "halvings cut it"
+    more = dataclasses.replace(plain, refine_steps=100)
+    extra = completer.estimate_seconds(more, cost) - completer.estimate_seconds(plain, cost)
+    assert extra == pytest.approx(100 * (cost.fixed + cost.per_candidate) if completer.refiner else 0.0)

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from app.engine.schedule import Chunker, EarlyStopper, candidate_steps, halving_steps, survivors
+from app.engine.schedule import Chunker, EarlyStopper, SearchCost, halving_steps, stretches, survivors
 
 
 def test_halving_keeps_the_best_candidates():
@@ -64,19 +65,30 @@ def test_a_chunk_cut_at_a_boundary_does_not_shrink_the_next_plan():
 def test_a_chunk_cut_short_reports_only_when_a_report_is_due():
     chunks = Chunker(report_seconds=0.2)
     chunks.next(0, 0.01, remaining=1000)
-    assert chunks.report_due(now=0.0), "a chunk of the planned length always reports"
+    assert chunks.report_due(now=0.0), "the first chunk reports"
     chunks.reported(0.0)
-    chunks.next(4, 0.04, remaining=1000, to_boundary=2)
+    chunks.next(4, 0.04, remaining=1000)
+    assert not chunks.cut and chunks.report_due(now=0.01), "a chunk of the planned length always reports"
+    chunks.reported(0.01)
+    chunks.next(20, 0.2, remaining=1000, to_boundary=2)
     assert chunks.cut
     assert not chunks.report_due(now=0.05), "cut at a boundary soon after a report: no extra frame"
-    assert chunks.report_due(now=0.1), "half an interval on, the cut chunk reports"
-    assert Chunker(0.2).report_due(now=0.0), "the first chunk reports"
+    assert chunks.report_due(now=0.12), "half an interval on, the cut chunk reports"
 
 
-def test_candidate_steps_count_the_halvings():
-    assert candidate_steps(60, 16, None) == 960, "no halving: every candidate every step"
-    # 16 -> 8 -> 4 -> 2 at steps 15, 30, 45
-    assert candidate_steps(60, 16, 2) == 15 * (16 + 8 + 4 + 2)
-    assert candidate_steps(60, 1, 2) == 60, "nothing to halve"
-    # a short search halves three times before its first step and three times after it: 8 then 1
-    assert halving_steps(2, 64, 1) == [0, 0, 0, 1, 1, 1] and candidate_steps(2, 64, 1) == 8 + 1
+def test_a_search_runs_in_stretches_between_halvings():
+    assert stretches(60, 16, None) == [(60, 16)], "no halving: every candidate every step"
+    assert stretches(60, 16, 2) == [(15, 16), (15, 8), (15, 4), (15, 2)], "16 -> 8 -> 4 -> 2 at steps 15, 30, 45"
+    assert stretches(60, 1, 2) == [(60, 1)], "nothing to halve"
+    # a short search halves three times before its first step and three times after it
+    assert halving_steps(2, 64, 1) == [0, 0, 0, 1, 1, 1] and stretches(2, 64, 1) == [(1, 8), (1, 1)]
+
+
+def test_the_search_cost_has_a_fixed_part_and_a_part_per_candidate():
+    cost = SearchCost.fit((2, 0.020), (16, 0.104))   # 8 ms + 6 ms a candidate
+    assert cost.fixed == pytest.approx(0.008) and cost.per_candidate == pytest.approx(0.006)
+    # the default fast path: 15 steps each at 16, 8, 4, 2 candidates, then 25 second-stage steps
+    expected = 15 * (4 * 0.008 + 30 * 0.006) + 25 * (0.008 + 0.006)
+    assert cost.seconds(60, 16, 2, single_steps=25) == pytest.approx(expected)
+    assert cost.seconds(60, 2) > cost.seconds(60, 16) / 8, "a step of few candidates costs more than their share"
+    assert SearchCost.fit((2, 0.02), (16, 0.01)).per_candidate > 0, "noise never makes candidates free"

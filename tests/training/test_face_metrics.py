@@ -82,7 +82,7 @@ def test_a_face_run_keeps_its_lowest_fd_step_and_exports_it(tmp_path, monkeypatc
     import json
 
     from training import checkpoint, export, train
-    swings = iter([3.0, 1.0, 2.0, 1.5, 1.2])   # rows 1-3, then 4-5 after the resume: the best is step 2
+    swings = iter([3.0, 1.0, 2.0, 1.5, 1.2, 1.9])   # rows 1-3, 4-5 after a resume, then 6: the best is step 2
     monkeypatch.setattr(face_features.FaceMetrics, "distance", lambda self, images: next(swings))
     out, models = tmp_path / "run", tmp_path / "models"
     run = ["--dataset", "faces", "--data-dir", DATA_DIR, "--batch", "4", "--metrics-every", "1",
@@ -92,7 +92,18 @@ def test_a_face_run_keeps_its_lowest_fd_step_and_exports_it(tmp_path, monkeypatc
     assert train.main([*run, "--steps", "5", "--resume"]) == 0
     best = checkpoint.read_state_json(str(out), checkpoint.BEST_DIR)
     assert best["step"] == 2 and best["metric"] == {face_features.FaceMetrics.BEST: 1.0}
+    def read(path):
+        with open(path) as f:
+            return json.load(f)
+
     for which, step in (("best", 2), ("last", 5)):
         assert export.main([str(out), "--name", which, "--models-dir", str(models), "--checkpoint", which]) == 0
-        with open(models / which / "manifest.json") as f:
-            assert json.load(f)["training"]["steps"] == step
+        training = read(models / which / "manifest.json")["training"]
+        assert training["steps"] == step and training["checkpoint"] == which
+    assert read(models / "best" / "manifest.json")["training"]["metric"] == {face_features.FaceMetrics.BEST: 1.0}
+    # a best past the checkpoint a run resumes from belongs to a dropped timeline: not compared against
+    stale = read(out / checkpoint.BEST_DIR / "state.json")
+    with open(out / checkpoint.BEST_DIR / "state.json", "w") as f:
+        json.dump({**stale, "step": 50}, f)
+    assert train.main([*run, "--steps", "6", "--resume"]) == 0
+    assert checkpoint.read_state_json(str(out), checkpoint.BEST_DIR)["step"] == 6

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from app.engine import imageio
+from app.engine.schedule import SearchCost
 from app.web import socketio
 from app.web.jobs import Refused
 from app.web.protocol import ERROR_CODES, EVENTS
@@ -116,7 +117,7 @@ def test_busy_carries_a_job_id_and_a_replacement_is_accepted_on_a_full_queue(mak
 
 def test_a_job_over_the_cost_ceiling_is_refused(make_app, monkeypatch):
     app = make_app(MAX_JOB_SECONDS=1.0)
-    monkeypatch.setattr(app.extensions["regen"]["registry"].entries["tiny"], "step_seconds", 0.001)
+    monkeypatch.setattr(app.extensions["regen"]["registry"].entries["tiny"], "cost", SearchCost(0.0, 0.001))
     sio = socketio.test_client(app)
     ack = sio.emit(EVENTS["COMPLETE"], complete_payload(params={"steps": 5000, "restarts": 128}), callback=True)
     assert ack["error"]["code"] == ERROR_CODES["TOO_COSTLY"]
@@ -130,7 +131,7 @@ def test_a_job_that_halves_its_candidates_is_costed_for_the_steps_it_runs(make_a
     """600 steps of 64 candidates halved down to 2 run 12,600 candidate-steps, not 38,400:
     admitted under a 20 s ceiling at 1 ms each, where the plain search of that size is not."""
     app = make_app(MAX_JOB_SECONDS=20.0)
-    monkeypatch.setattr(app.extensions["regen"]["registry"].entries["tiny"], "step_seconds", 0.001)
+    monkeypatch.setattr(app.extensions["regen"]["registry"].entries["tiny"], "cost", SearchCost(0.0, 0.001))
     sio = socketio.test_client(app)
     plain = sio.emit(EVENTS["COMPLETE"], complete_payload(
         params={"steps": 600, "restarts": 64, "fast": False}), callback=True)
@@ -293,7 +294,7 @@ def test_the_page_defaults_are_admitted(app, monkeypatch):
     req = parse_complete(complete_payload(params={}), app.extensions["regen"]["registry"], 10 ** 6, 10 ** 6)
     assert isinstance(req.params, CompletionParams)
     jobs = app.extensions["regen"]["jobs"]
-    monkeypatch.setattr(jobs.registry.entries["tiny"], "step_seconds", 0.005)   # a 64x64 model's cost on 2 cores
+    monkeypatch.setattr(jobs.registry.entries["tiny"], "cost", SearchCost(0.01, 0.006))   # faces' on 2 cores
     assert jobs.cost(req) < jobs.max_job_seconds / 10
 
 
