@@ -89,16 +89,16 @@ def read_state(run_dir, folder=CKPT_DIR):
 def restore(run_dir, gan, with_optimizers=True, folder=CKPT_DIR):
     """Load weights (and optimizer moments) into a freshly built GAN; returns the step."""
     step, _, _ = read_state(run_dir, folder)
-    folder = os.path.join(run_dir, folder)
-    gan.generator.load_weights(os.path.join(folder, "generator.weights.h5"))
-    gan.discriminator.load_weights(os.path.join(folder, "discriminator.weights.h5"))
-    ema = os.path.join(folder, "ema_generator.weights.h5")
+    path = os.path.join(run_dir, folder)
+    gan.generator.load_weights(os.path.join(path, "generator.weights.h5"))
+    gan.discriminator.load_weights(os.path.join(path, "discriminator.weights.h5"))
+    ema = os.path.join(path, "ema_generator.weights.h5")
     # Runs checkpointed before the average existed start it from the current G.
     gan.ema_generator.set_weights(gan.generator.get_weights())
     if os.path.exists(ema):
         gan.ema_generator.load_weights(ema)
     if with_optimizers:
-        arrays = np.load(os.path.join(folder, "optimizers.npz"))
+        arrays = np.load(os.path.join(path, "optimizers.npz"))
         load_optimizer(arrays, "g", gan.g_optimizer, gan.generator)
         load_optimizer(arrays, "d", gan.d_optimizer, gan.discriminator)
     return step

@@ -126,10 +126,11 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     can still start from the graphs (the older path), though less exactly; half_weights
     stores the graphs' large weights as float16 (`training.shrink`)."""
     model_format.check_name(name)
-    state = checkpoint.read_state_json(run_dir, checkpoint.FOLDERS[which])
-    step, cfg, args = checkpoint.read_state(run_dir, checkpoint.FOLDERS[which])
+    kept = checkpoint.FOLDERS[which]
+    step, cfg, args = checkpoint.read_state(run_dir, kept)
+    metric = checkpoint.read_state_json(run_dir, kept).get("metric")
     gan = build_gan(cfg)
-    checkpoint.restore(run_dir, gan, with_optimizers=False, folder=checkpoint.FOLDERS[which])
+    checkpoint.restore(run_dir, gan, with_optimizers=False, folder=kept)
     folder = os.path.join(models_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
@@ -146,7 +147,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
     manifest = build_manifest(name, title, gan, graphs, step, args, sample_names, weights)
-    manifest.training.update(checkpoint=which, **({"metric": state["metric"]} if "metric" in state else {}))
+    manifest.training.update(checkpoint=which, **({"metric": metric} if metric else {}))
     model_format.write(folder, manifest)
     if half_weights:
         shrink.shrink(folder, list(graphs))
