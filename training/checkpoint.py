@@ -13,6 +13,7 @@ export is the best one (`training.export --checkpoint best`), not always the las
 import json
 import os
 import shutil
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,15 +81,34 @@ def read_state_json(run_dir, folder=CKPT_DIR):
         return json.load(f)
 
 
+class State(NamedTuple):
+    """What a GAN checkpoint's state.json says."""
+    step: int
+    config: ModelConfig
+    args: dict             # the training arguments of the run that wrote it
+    metric: dict = None    # {column: value}: the best checkpoint's metrics row; None for the last
+
+
 def read_state(run_dir, folder=CKPT_DIR):
-    """(step, ModelConfig, args) of a GAN run's checkpoint (or its best); FileNotFoundError if none."""
+    """The `State` of a GAN run's checkpoint (or its best); FileNotFoundError if none."""
     state = read_state_json(run_dir, folder)
-    return state["step"], ModelConfig.from_dict(state["config"]), state.get("args", {})
+    return State(state["step"], ModelConfig.from_dict(state["config"]), state.get("args", {}), state.get("metric"))
+
+
+def best_metric(run_dir, resumed_step):
+    """The metric of the run's best/ checkpoint, or None where there is none to compare
+    against: no best/, a new run (resumed_step 0), or a best past the step this run
+    resumed from (its rows were dropped: another timeline)."""
+    try:
+        state = read_state(run_dir, BEST_DIR)
+    except FileNotFoundError:
+        return None
+    return state.metric if 0 < state.step <= resumed_step else None
 
 
 def restore(run_dir, gan, with_optimizers=True, folder=CKPT_DIR):
     """Load weights (and optimizer moments) into a freshly built GAN; returns the step."""
-    step, _, _ = read_state(run_dir, folder)
+    step = read_state(run_dir, folder).step
     path = os.path.join(run_dir, folder)
     gan.generator.load_weights(os.path.join(path, "generator.weights.h5"))
     gan.discriminator.load_weights(os.path.join(path, "discriminator.weights.h5"))

@@ -109,7 +109,7 @@ def load_metrics(run_dir):
 def d_parameters(run_dir):
     """The number of weights of a run's D, from its checkpointed config."""
     from training.gans import trainer_for
-    _, cfg, _ = checkpoint.read_state(run_dir)
+    cfg = checkpoint.read_state(run_dir).config
     return int(trainer_for(cfg.arch).build_discriminator(cfg).count_params())
 
 

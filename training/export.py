@@ -127,8 +127,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     stores the graphs' large weights as float16 (`training.shrink`)."""
     model_format.check_name(name)
     kept = checkpoint.FOLDERS[which]
-    step, cfg, args = checkpoint.read_state(run_dir, kept)
-    metric = checkpoint.read_state_json(run_dir, kept).get("metric")
+    step, cfg, args, metric = checkpoint.read_state(run_dir, kept)
     gan = build_gan(cfg)
     checkpoint.restore(run_dir, gan, with_optimizers=False, folder=kept)
     folder = os.path.join(models_dir, name)

@@ -39,18 +39,7 @@ class MetricsWriter:
         previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped
         self.seconds = previous["train_seconds"] if previous else 0.0
         self.sums, self.count, self.mark = {}, 0, time.time()
-        self.best = self._prior_best(run_dir, start_step)
-
-    @staticmethod
-    def _prior_best(run_dir, start_step):
-        """The metric of the run's best/ checkpoint, or None where there is none to
-        compare against: a new run (start_step 0), or a best past the checkpoint this
-        run resumed from (its rows were dropped: another timeline)."""
-        try:
-            state = checkpoint.read_state_json(run_dir, checkpoint.BEST_DIR)
-        except FileNotFoundError:
-            return None
-        return state.get("metric") if 0 < state["step"] <= start_step else None
+        self.best = checkpoint.best_metric(run_dir, start_step)
 
     def _improves(self, row):
         column = self.reader.BEST

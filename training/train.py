@@ -153,7 +153,7 @@ def resume_run(args, ds):
     if new_d_flags(args) or new_g_flags(args) or args.g_mixture:
         raise ValueError("--g-arch, --g-filters, --g-start-filters, --g-mixture, --d, --d-filters and --dropout shape "
                          "new nets; a resumed run keeps its nets")
-    _, cfg, _ = checkpoint.read_state(args.out)
+    cfg = checkpoint.read_state(args.out).config
     _check_shape("checkpoint", cfg, ds)
     if args.class_entropy > 0 and not cfg.d_class_head:
         raise ValueError("--class-entropy needs D's class head, which this run's D lacks: export the run "

@@ -180,13 +180,18 @@ class Completer:
             return 0
         return self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
 
-    def calibrate(self, steps=20, few=2, many=16):
-        """Time the fused step at `few` and `many` candidates (the plain search, on a
-        blank image) and return the fitted `schedule.SearchCost`."""
+    def _blank(self):
+        """A black (H, W, C) image and an (H, W) mask with its centre square unknown: the
+        problem that start-up traces and times (its contents do not change a step's cost)."""
         h, w, c = self.model.image_shape
         mask = np.ones((h, w), np.float32)
         mask[h // 4:3 * h // 4, w // 4:3 * w // 4] = 0
-        problem = self.problem(np.zeros((h, w, c), np.float32), mask, CompletionParams().check())
+        return np.zeros((h, w, c), np.float32), mask
+
+    def calibrate(self, steps=20, few=2, many=16):
+        """Time the fused step at `few` and `many` candidates (the plain search, on a
+        blank image) and return the fitted `schedule.SearchCost`."""
+        problem = self.problem(*self._blank(), CompletionParams().check())
         timings = []
         for k in (few, many):
             state = self.start_state(np.zeros((k, self.model.latent_dim), np.float32))
@@ -205,10 +210,7 @@ class Completer:
     def warm_up(self):
         """Trace the fused step once, and the second stage where the model uses it by
         default, so that the first real job does not pay for it."""
-        h, w, c = self.model.image_shape
-        mask = np.ones((h, w), np.float32)
-        mask[: h // 2] = 0
-        return drive(self.iterate(np.zeros((h, w, c), np.float32), mask,
+        return drive(self.iterate(*self._blank(),
                                   CompletionParams(steps=2, restarts=1, seed=0, blend=False,
                                                    refine_steps=min(self.model.manifest.refine_steps, 1))))
 

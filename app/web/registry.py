@@ -25,7 +25,8 @@ class Entry:
     model: object
     completer: Completer
     samples: dict           # sample id -> absolute path of the PNG
-    cost: SearchCost = dataclasses.field(default_factory=SearchCost)   # seconds per search step, timed at warm-up
+    # Seconds a search step takes: timed at warm-up, else the schedule's guess.
+    cost: SearchCost = dataclasses.field(default_factory=SearchCost)
     projector: object = None   # latent.Projector: a picture onto this model's latent space
 
     def sample_image(self, sample_id):
@@ -64,13 +65,13 @@ class Registry:
                 log.error("skipping model %s: %s", name, exc)
                 continue
             completer = Completer(model)
-            cost = SearchCost()   # a guess, for a model that is not timed (no warm-up)
+            entry = Entry(model, completer, self._samples(model), projector=Projector(model))
             if warm_up:
                 completer.warm_up()
-                cost = completer.calibrate()
-            self.entries[name] = Entry(model, completer, self._samples(model), cost, Projector(model))
+                entry.cost = completer.calibrate()
+            self.entries[name] = entry
             log.info("loaded model %s %s (a search step: %.2f ms + %.2f ms per candidate)", name, model.image_shape,
-                     1000 * cost.fixed, 1000 * cost.per_candidate)
+                     1000 * entry.cost.fixed, 1000 * entry.cost.per_candidate)
 
     def _samples(self, model):
         folder = os.path.join(model.folder, "samples")

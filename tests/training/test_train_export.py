@@ -38,10 +38,10 @@ def train_two_steps(tmp_path):
 def test_resume_continues_the_step_count(tmp_path):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     assert run_train(folder, out, 2) == 0
-    assert checkpoint.read_state(str(out))[0] == 2
+    assert checkpoint.read_state(str(out)).step == 2
     assert run_train(folder, out, 2) == 2, "refuses to overwrite a run without --resume"
     assert run_train(folder, out, 4, "--resume") == 0
-    step, cfg, args = checkpoint.read_state(str(out))
+    step, cfg, args, _ = checkpoint.read_state(str(out))
     assert step == 4 and cfg.latent_dim == 8 and args["dataset"].startswith("folder:")
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert rows[0] == "step,d_loss,g_loss,d_acc"
@@ -66,7 +66,7 @@ def test_resume_drops_log_rows_after_the_checkpoint(tmp_path):
 def test_d_filters_and_dropout_shape_a_new_run_only(tmp_path):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     assert run_train(folder, out, 2, "--d-filters", "8,16,32", "--dropout", "0") == 0
-    _, cfg, _ = checkpoint.read_state(str(out))
+    cfg = checkpoint.read_state(str(out)).config
     assert cfg.d_filters == (8, 16, 32) and cfg.dropout == 0.0
     assert run_train(folder, out, 4, "--resume", "--d-filters", "8,16") == 2, "a resumed run keeps its nets"
     with pytest.raises(SystemExit):
@@ -76,7 +76,7 @@ def test_d_filters_and_dropout_shape_a_new_run_only(tmp_path):
 def test_g_filters_shape_a_new_run_only(tmp_path, tiny_models):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     assert run_train(folder, out, 2, "--g-filters", "12,6", "--g-start-filters", "24") == 0
-    _, cfg, _ = checkpoint.read_state(str(out))
+    cfg = checkpoint.read_state(str(out)).config
     assert cfg.g_filters == (12, 6) and cfg.g_start_filters == 24
     assert run_train(folder, out, 4, "--resume", "--g-filters", "8,8") == 2, "a resumed run keeps its nets"
     models_dir, _ = tiny_models
@@ -91,7 +91,7 @@ def test_bfloat16_run_resumes_and_exports_a_float32_graph(tmp_path):
     gan = train.train(train.parse_args([
         "--dataset", f"folder:{folder}", "--steps", "4", "--out", str(out), "--size", "16", "--batch", "4",
         "--quiet", "--latent", "8", "--resume", "--precision", "bfloat16"]))
-    assert checkpoint.read_state(str(out))[0] == 4
+    assert checkpoint.read_state(str(out)).step == 4
     assert gan.generator.layers[2].compute_dtype == "bfloat16"
     models = tmp_path / "models"
     assert export.main([str(out), "--name", "toy", "--models-dir", str(models)]) == 0
@@ -108,7 +108,7 @@ def test_bfloat16_run_resumes_and_exports_a_float32_graph(tmp_path):
 
 def test_resume_restores_weights_and_optimizer_state(tmp_path):
     gan, out = train_two_steps(tmp_path)
-    _, cfg, _ = checkpoint.read_state(str(out))
+    cfg = checkpoint.read_state(str(out)).config
     from training.gans import build_gan
     again = build_gan(cfg)
     checkpoint.restore(str(out), again)
@@ -175,7 +175,7 @@ def test_export_records_the_perceptual_term(tmp_path, arch):
 def test_resnet_g_and_diffaugment_train_resume_and_export(tmp_path):
     folder, out = make_folder(tmp_path), tmp_path / "run"
     assert run_train(folder, out, 2, "--g-arch", "resnet", "--diffaugment", "color,translation,cutout") == 0
-    _, cfg, saved = checkpoint.read_state(str(out))
+    _, cfg, saved, _ = checkpoint.read_state(str(out))
     assert cfg.g_arch == "resnet" and saved["diffaugment"] == "color,translation,cutout"
     assert run_train(folder, out, 4, "--resume", "--diffaugment", "color,translation,cutout") == 0
     assert run_train(folder, out, 6, "--resume", "--g-arch", "dcgan") == 2, "a resumed run keeps its G"

@@ -66,7 +66,7 @@ def test_a_new_run_counts_on_from_the_exported_model(exported):
     _, model_dir, tmp = exported("dcgan")
     folder, out = tmp / "imgs", tmp / "again"
     assert run_train(folder, out, 5, "--init-from", str(model_dir)) == 0
-    assert checkpoint.read_state(str(out))[0] == 5
+    assert checkpoint.read_state(str(out)).step == 5
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert [int(r.split(",")[0]) for r in rows[1:]] == [4, 5]
 
@@ -89,7 +89,7 @@ def test_init_from_with_d_filters_trains_the_exported_g_against_a_new_d(exported
     assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--d-filters", "8,16,32",
                      "--dropout", "0", "--r1", "1") == 0
     assert loaded == {"g": pytest.approx(0, abs=1e-6), "with_d": False}
-    step, cfg, args = checkpoint.read_state(str(out))
+    step, cfg, args, _ = checkpoint.read_state(str(out))
     assert step == 5 and cfg.d_filters == (8, 16, 32) and cfg.dropout == 0.0 and args["r1"] == 1.0
 
 
@@ -120,15 +120,15 @@ def test_class_entropy_gives_a_new_d_a_class_head_and_resumes(exported, monkeypa
 
     out = tmp_path / "warm"
     assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--class-entropy", "1") == 0
-    step, cfg, args = checkpoint.read_state(str(out))
+    step, cfg, args, _ = checkpoint.read_state(str(out))
     assert (step, cfg.d_class_head, args["class_entropy"]) == (5, 3, 1.0)
     assert run_train(tmp / "imgs", out, 7, "--resume", "--class-entropy", "0.5") == 0
-    assert checkpoint.read_state(str(out))[2]["class_entropy"] == 0.5
+    assert checkpoint.read_state(str(out)).args["class_entropy"] == 0.5
     models = tmp_path / "models"
     assert export.main([str(out), "--name", "head", "--models-dir", str(models)]) == 0
     again = tmp_path / "again"
     assert run_train(tmp / "imgs", again, 9, "--init-from", str(models / "head"), "--class-entropy", "1") == 0
-    assert checkpoint.read_state(str(again))[1].d_class_head == 3
+    assert checkpoint.read_state(str(again)).config.d_class_head == 3
 
 
 def export_with_class_head(exported, monkeypatch, tmp_path):
@@ -146,7 +146,7 @@ def test_a_class_head_comes_back_exactly_under_bfloat16(exported, monkeypatch, t
     """The frozen D never reads its class head, so the head's kernel and bias may come
     out of the graph in either order; a bfloat16 run must still get them right."""
     out, model, _ = export_with_class_head(exported, monkeypatch, tmp_path)
-    cfg = checkpoint.read_state(str(out))[1]
+    cfg = checkpoint.read_state(str(out)).config
     trained = build_gan(cfg)
     checkpoint.restore(str(out), trained, with_optimizers=False)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -176,12 +176,12 @@ def test_g_mixture_is_grafted_onto_an_exported_g(exported, monkeypatch, tmp_path
     out = tmp_path / "mix"
     assert run_train(tmp / "imgs", out, 5, "--init-from", str(model_dir), "--g-mixture", "3") == 0
     assert grafted == {"g": pytest.approx(0, abs=1e-5), "ema": pytest.approx(0, abs=1e-5)}
-    assert checkpoint.read_state(str(out))[1].g_mixture == 3
+    assert checkpoint.read_state(str(out)).config.g_mixture == 3
 
     models = tmp_path / "models"
     assert export.main([str(out), "--name", "mix", "--models-dir", str(models)]) == 0
     assert run_train(tmp / "imgs", tmp_path / "again", 6, "--init-from", str(models / "mix")) == 0
-    assert checkpoint.read_state(str(tmp_path / "again"))[1].g_mixture == 3, "the gate stays with the G"
+    assert checkpoint.read_state(str(tmp_path / "again")).config.g_mixture == 3, "the gate stays with the G"
     assert run_train(tmp / "imgs", tmp_path / "other", 6, "--init-from", str(models / "mix"),
                      "--g-mixture", "2") == 2
     assert "cannot be changed" in capsys.readouterr().err
@@ -225,4 +225,4 @@ def test_a_gate_grafted_by_the_cli_is_aligned(exported, monkeypatch, tmp_path, c
     assert run_train(images, tmp_path / "mix", 7, "--init-from", str(model), "--g-mixture", "6",
                      "--class-entropy", "1") == 0
     assert "gate aligned with D's classes" in capsys.readouterr().err
-    assert checkpoint.read_state(str(tmp_path / "mix"))[1].g_mixture == 6
+    assert checkpoint.read_state(str(tmp_path / "mix")).config.g_mixture == 6
