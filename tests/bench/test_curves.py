@@ -1,5 +1,8 @@
+import json
+
 import numpy as np
 
+from bench import kimg_curve
 from bench.curves import mean_curve, time_to_reach, value_at
 
 
@@ -26,3 +29,17 @@ def test_time_to_reach_is_the_first_grid_point_at_the_value():
     assert time_to_reach(curve, 9.0) == 0.1
     assert time_to_reach(curve, 13.0) == 0.8
     assert time_to_reach(curve, 14.5) is None
+
+
+def test_the_kimg_curve_merges_a_runs_rows_by_step_and_draws_both_panels(tmp_path):
+    lineage = tmp_path / "lineage.json"
+    lineage.write_text(json.dumps({"batch": 64, "fd": [[100, 0.5], [200, 0.4]], "projection": [[200, 21.0, 20.5]],
+                                   "exported": [200], "targets": {"fd": 0.1, "projection": 26.0}, "fd_floor": 0.03}))
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("step,train_seconds,face_fd_v1\n200,1.0,0.35\n300,2.0,0.30\n")
+    png = tmp_path / "curve.png"
+    assert kimg_curve.main([str(lineage), "--merge", str(metrics), "--out", str(png)]) == 0
+    merged = json.loads(lineage.read_text())
+    assert merged["fd"] == [[100, 0.5], [200, 0.35], [300, 0.30]], "a run's row replaces the same step's"
+    assert merged["projection"] == [[200, 21.0, 20.5]]
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

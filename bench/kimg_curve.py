@@ -1,0 +1,92 @@
+"""Where the face model stands against how many images it has seen: FD and projection PSNR per kimg.
+
+The lineage file (JSON) is the record across runs and machines, since run folders do not
+outlive a machine:
+
+    {"batch": 64,
+     "fd": [[step, fd], ...],                       # metrics rows (features v1, 2,000 EMA samples)
+     "projection": [[step, median dB, mean dB], ...],  # exported models, `training.evaluate`
+     "exported": [step, ...],
+     "targets": {"fd": value, "projection": dB},
+     "fd_floor": value}                              # the training faces' own FD: no G gets below
+
+    python -m bench.kimg_curve bench/results/faces_lineage.json --merge runs/faces-u/metrics.csv \
+        --out bench/faces_kimg.png
+
+`--merge` adds a run's metrics.csv rows (column `face_fd_v1`) to the file, replacing rows of
+the same step, and writes it back; then both panels are drawn.
+"""
+import argparse
+import csv
+import json
+import sys
+
+FD_COLUMN = "face_fd_v1"
+
+
+def merge_metrics(lineage, csv_path, column=FD_COLUMN):
+    """Add the run's (step, FD) rows to lineage["fd"], a row of the run replacing one of
+    the same step; rows stay sorted by step. Returns how many rows the run gave."""
+    with open(csv_path, newline="") as f:
+        rows = [(int(r["step"]), float(r[column])) for r in csv.DictReader(f) if r.get(column)]
+    merged = {int(step): fd for step, fd in lineage.get("fd", [])}
+    merged.update(rows)
+    lineage["fd"] = [[step, merged[step]] for step in sorted(merged)]
+    return len(rows)
+
+
+def kimg(step, batch):
+    return step * batch / 1000
+
+
+def plot(lineage, out):
+    """Two panels against kimg: FD (exported steps marked), projection PSNR (median and mean)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    batch, targets = lineage["batch"], lineage.get("targets", {})
+    fig, (ax_fd, ax_proj) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = [s for s, _ in lineage["fd"]]
+    fds = dict(lineage["fd"])
+    ax_fd.plot([kimg(s, batch) for s in steps], [fds[s] for s in steps], ".-", lw=1, label="FD, each metrics row")
+    shown = [s for s in lineage.get("exported", []) if s in fds]
+    ax_fd.plot([kimg(s, batch) for s in shown], [fds[s] for s in shown], "o", mfc="none", ms=9, label="exported")
+    if "fd" in targets:
+        ax_fd.axhline(targets["fd"], ls="--", c="gray", label="target")
+    if "fd_floor" in lineage:
+        ax_fd.axhline(lineage["fd_floor"], ls=":", c="gray", label="floor (training faces)")
+    ax_fd.set(xlabel="kimg", ylabel="Fréchet distance (face features v1)", yscale="log")
+    ax_fd.legend()
+    proj = lineage.get("projection", [])
+    ax_proj.plot([kimg(s, batch) for s, _, _ in proj], [m for _, m, _ in proj], "o-", label="median")
+    ax_proj.plot([kimg(s, batch) for s, _, _ in proj], [m for _, _, m in proj], "s--", label="mean")
+    if "projection" in targets:
+        ax_proj.axhline(targets["projection"], ls="--", c="gray", label="target")
+    ax_proj.set(xlabel="kimg", ylabel="projection PSNR, dB (64 faces)")
+    ax_proj.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("lineage", help="the lineage JSON (see the module's docstring)")
+    p.add_argument("--merge", action="append", default=[], help="a run's metrics.csv to add (repeatable)")
+    p.add_argument("--out", help="the PNG to draw")
+    args = p.parse_args(argv)
+    with open(args.lineage) as f:
+        lineage = json.load(f)
+    for path in args.merge:
+        print(f"{path}: {merge_metrics(lineage, path)} rows")
+    if args.merge:
+        with open(args.lineage, "w") as f:
+            json.dump(lineage, f, indent=1)
+    if args.out:
+        plot(lineage, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
