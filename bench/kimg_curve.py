@@ -8,7 +8,8 @@ outlive a machine:
      "projection": [[step, median dB, mean dB], ...],  # exported models, `training.evaluate`
      "exported": [step, ...],
      "targets": {"fd": value, "projection": dB},
-     "fd_floor": value}                              # the training faces' own FD: no G gets below
+     "fd_floor": value,                              # the training faces' own FD: no G gets below
+     "events": [[step, "what changed"], ...]}         # marked on both panels
 
     python -m bench.kimg_curve bench/results/faces_lineage.json --merge runs/faces-u/metrics.csv \
         --out bench/faces_kimg.png
@@ -56,6 +57,11 @@ def plot(lineage, out):
         ax_fd.axhline(targets["fd"], ls="--", c="gray", label="target")
     if "fd_floor" in lineage:
         ax_fd.axhline(lineage["fd_floor"], ls=":", c="gray", label="floor (training faces)")
+    for step, what in lineage.get("events", []):
+        for ax in (ax_fd, ax_proj):
+            ax.axvline(kimg(step, batch), c="tab:red", lw=0.8, alpha=0.6)
+        ax_fd.annotate(what, (kimg(step, batch), 0.98), xycoords=("data", "axes fraction"), rotation=90,
+                       va="top", ha="right", fontsize=7, color="tab:red")
     ax_fd.set(xlabel="kimg", ylabel="Fréchet distance (face features v1)", yscale="log")
     ax_fd.legend()
     proj = lineage.get("projection", [])

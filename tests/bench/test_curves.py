@@ -34,7 +34,8 @@ def test_time_to_reach_is_the_first_grid_point_at_the_value():
 def test_the_kimg_curve_merges_a_runs_rows_by_step_and_draws_both_panels(tmp_path):
     lineage = tmp_path / "lineage.json"
     lineage.write_text(json.dumps({"batch": 64, "fd": [[100, 0.5], [200, 0.4]], "projection": [[200, 21.0, 20.5]],
-                                   "exported": [200], "targets": {"fd": 0.1, "projection": 26.0}, "fd_floor": 0.03}))
+                                   "exported": [200], "events": [[200, "a change"]],
+                                   "targets": {"fd": 0.1, "projection": 26.0}, "fd_floor": 0.03}))
     metrics = tmp_path / "metrics.csv"
     metrics.write_text("step,train_seconds,face_fd_v1\n200,1.0,0.35\n300,2.0,0.30\n")
     png = tmp_path / "curve.png"
