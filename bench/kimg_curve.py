@@ -22,7 +22,7 @@ import csv
 import json
 import sys
 
-FD_COLUMN = "face_fd_v1"
+FD_COLUMN = "face_fd_v1"   # training.face_features.FaceMetrics.BEST, named here so a plot needs no TensorFlow
 
 
 def merge_metrics(lineage, csv_path, column=FD_COLUMN):
@@ -48,9 +48,8 @@ def plot(lineage, out):
 
     batch, targets = lineage["batch"], lineage.get("targets", {})
     fig, (ax_fd, ax_proj) = plt.subplots(1, 2, figsize=(11, 4))
-    steps = [s for s, _ in lineage["fd"]]
-    fds = dict(lineage["fd"])
-    ax_fd.plot([kimg(s, batch) for s in steps], [fds[s] for s in steps], ".-", lw=1, label="FD, each metrics row")
+    fds = dict(lineage["fd"])   # step -> FD, sorted by step
+    ax_fd.plot([kimg(s, batch) for s in fds], list(fds.values()), ".-", lw=1, label="FD, each metrics row")
     shown = [s for s in lineage.get("exported", []) if s in fds]
     ax_fd.plot([kimg(s, batch) for s in shown], [fds[s] for s in shown], "o", mfc="none", ms=9, label="exported")
     if "fd" in targets:
