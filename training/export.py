@@ -119,12 +119,14 @@ def now():
 
 
 def export(run_dir, name, title=None, models_dir="models", data_dir=None, samples=True, graphs_only=False,
-           half_weights=False, which="last"):
+           half_weights=False, which="last", refine_steps=0):
     """Freeze the run's checkpoint (which: "last", or "best" by its metrics, see
     `checkpoint.FOLDERS`) into models_dir/name; returns the folder. graphs_only
     leaves out the Keras weights: the bundled models share a size cap, and `--init-from`
     can still start from the graphs (the older path), though less exactly; half_weights
-    stores the graphs' large weights as float16 (`training.shrink`)."""
+    stores the graphs' large weights as float16 (`training.shrink`); refine_steps is the
+    engine's default second stage for this G (0: off), chosen on validation data by
+    `bench.inpaint_quality`: a new G is not given the old one's choice silently."""
     model_format.check_name(name)
     kept = checkpoint.FOLDERS[which]
     step, cfg, args, metric = checkpoint.read_state(run_dir, kept)
@@ -146,6 +148,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
     manifest = build_manifest(name, title, gan, graphs, step, args, sample_names, weights)
+    manifest.refine_steps = int(refine_steps)
     manifest.training.update(checkpoint=which, **({"metric": metric} if metric else {}))
     model_format.write(folder, manifest)
     if half_weights:
@@ -203,11 +206,16 @@ def main(argv=None):
                         "outputs move by about 1e-3)")
     p.add_argument("--checkpoint", choices=tuple(checkpoint.FOLDERS), default="last",
                    help="a GAN run's last checkpoint, or its best by --metrics-every (the lowest FD)")
+    p.add_argument("--refine-steps", type=int, default=0, metavar="N",
+                   help="the engine's default refinement steps for this G (default 0: off); "
+                        "choose N on validation data with bench.inpaint_quality --sweep refine_steps=0,25,...")
     args = p.parse_args(argv)
     try:
         model_format.check_name(args.name)
     except ValueError as exc:
         p.error(str(exc))
+    if args.refine_steps < 0:
+        p.error("--refine-steps must be >= 0")
     if is_encoder_run(args.run):
         if args.checkpoint != "last":
             p.error("an encoder run has one checkpoint: --checkpoint is for GAN runs")
@@ -215,7 +223,7 @@ def main(argv=None):
     else:
         folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir,
                         graphs_only=args.graphs_only, half_weights=args.half_weights,
-                        which=args.checkpoint)
+                        which=args.checkpoint, refine_steps=args.refine_steps)
     print(f"exported {args.run} to {folder}")
     return 0
 

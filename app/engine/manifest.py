@@ -67,7 +67,7 @@ class Manifest:
     weights: dict | None = None         # Keras weights for training (--init-from): {"generator": file, ...}
     kind: str | None = None             # "faces" or "digits"; None: by the channel count
     refine_steps: int = 0               # the engine's second stage for this G by default (engine.refine),
-                                        #   chosen on its validation data; a new export of G starts at 0
+                                        #   chosen on its validation data (training.export --refine-steps; 0 unless told)
     format: int = FORMAT
 
     def __post_init__(self):

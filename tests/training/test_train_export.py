@@ -131,6 +131,7 @@ def test_export_round_trip(tmp_path):
     assert manifest["training"]["steps"] == 2 and manifest["latent_dim"] == 8
     assert manifest["training"]["precision"] == "float32" and manifest["training"]["class_entropy"] == 0.0
     assert (models / "toy" / "grid.png").exists() and (models / "toy" / "losses.png").exists()
+    assert manifest["refine_steps"] == 0, "a new G starts without the engine's second stage"
     model = load_model(str(models), "toy")
     z = tf.random.uniform([3, 8], -1, 1)
     np.testing.assert_allclose(model.generate(z)[0].numpy(), gan.ema_generator(z, training=False).numpy(), atol=1e-5)
@@ -262,3 +263,13 @@ def test_shrink_halves_the_chosen_graphs_of_an_exported_model_in_place(tmp_path)
     after_images = load_model(str(models), "toy").generate(z)[0].numpy()
     assert 0 < np.abs(after_images - before_images).max() < 1e-2
     assert shrink.main([str(folder), "--roles", "encoder"]) == 2, "a graph the model lacks is refused"
+
+
+def test_export_sets_the_second_stage_it_is_told_and_refuses_a_negative_one(tmp_path):
+    _, out = train_two_steps(tmp_path)
+    models = tmp_path / "models"
+    assert export.main([str(out), "--name", "toy", "--models-dir", str(models), "--graphs-only",
+                        "--refine-steps", "25"]) == 0
+    assert load_model(str(models), "toy").manifest.refine_steps == 25
+    with pytest.raises(SystemExit):
+        export.main([str(out), "--name", "toy", "--models-dir", str(models), "--refine-steps", "-1"])
