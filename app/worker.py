@@ -1,7 +1,8 @@
 """A worker of the distributed mode: `REGEN_BROKER=redis://HOST:6379/0 python -m app.worker`.
 
-Loads every model once (REGEN_MODELS, as the server does), then runs one job at a
-time from the shared queue: a Celery worker with the solo pool, so the models,
+Loads every model once (REGEN_MODELS, as the server does), times its searches (the
+Lab's in the background) and leaves those costs in the queue for the web processes'
+estimates, then runs one job at a time from the shared queue: a Celery worker with the solo pool, so the models,
 TensorFlow and the job share one process and a SIGKILL takes them down together.
 For each job it claims the job (`app.web.broker.SharedQueue.claim`: a job that
 was cancelled while it waited, or whose web process has gone, is skipped),
@@ -70,8 +71,31 @@ class Worker:
         # write-only: what it emits reaches the web processes' clients through Redis
         self.emitter = SocketIO(message_queue=broker_url, client_manager=broker.message_queue(broker_url, True))
         self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
+        self.publish_costs()
+        if self.registry.warm_up:   # as the server does: tens of seconds, so in the background
+            threading.Thread(target=self._calibrate_labs, name="calibrate-labs", daemon=True).start()
         self.max_bytes = min(Config.MAX_IMAGE_BYTES, Config.MAX_SOCKET_BYTES)
         self.max_pixels = Config.MAX_IMAGE_PIXELS
+
+    def publish_costs(self):
+        """Leave what this worker's searches cost in the queue: the web processes estimate
+        (and refuse or admit) jobs by it."""
+        import redis
+        table = self.registry.costs()
+        if not table:
+            return
+        try:
+            self.queue.publish_costs(self.name, table)
+        except redis.RedisError as exc:
+            log.warning("could not publish this worker's costs: %s", exc)
+
+    def _calibrate_labs(self):
+        try:
+            self.registry.calibrate_labs()
+        except Exception:   # the estimates stay guesses; jobs still run
+            log.exception("timing the Lab failed")
+            return
+        self.publish_costs()
 
     def run(self, job_id):
         """Claim and run one job to its one terminal event (if it is still to run)."""

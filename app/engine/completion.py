@@ -89,6 +89,12 @@ class Chunk(NamedTuple):
     lowest: tf.Tensor
 
 
+def second_stage_steps(manifest, params):
+    """The second stage's steps for these `CompletionParams`: the request's own, else
+    the model's default (its manifest's `refine_steps`)."""
+    return manifest.refine_steps if params.refine_steps is None else params.refine_steps
+
+
 class Completer:
     """Runs completions on one model. Thread-safe; build once and reuse."""
 
@@ -174,11 +180,9 @@ class Completer:
         return SearchState(*after), seen, best, tf.reduce_min(finite(best.losses.total))
 
     def refine_steps(self, params):
-        """The second stage's steps for these `CompletionParams`: the request's own, else
-        the model's (its manifest's); 0 for a model that has no second stage."""
-        if not self.refiner:
-            return 0
-        return self.model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
+        """The second stage's steps for these `CompletionParams` (see `second_stage_steps`);
+        0 for a model whose G cannot be split for it."""
+        return second_stage_steps(self.model.manifest, params) if self.refiner else 0
 
     def _blank(self):
         """A black (H, W, C) image and an (H, W) mask with its centre square unknown: the

@@ -96,11 +96,14 @@ class GanModel:
                 "num_classes": (self.conditioning or {}).get("num_classes", 0),
                 "continuous": (m.continuous or {}).get("count", 0),
                 "continuous_offset": (m.continuous or {}).get("offset"),
-                "kind": m.model_kind, "encoder": self.encode is not None, "training": m.training}
+                "kind": m.model_kind, "encoder": "encoder" in m.graphs, "training": m.training}
 
 
-def load_model(models_dir, name):
-    """Load models_dir/name; ValueError if the name is bad or the model is missing or broken."""
+def load_model(models_dir, name, generator_only=False):
+    """Load models_dir/name; ValueError if the name is bad or the model is missing or broken.
+
+    generator_only leaves D and the encoder out (discriminate and encode are None): what
+    a process that draws samples but runs no search needs (the distributed mode's web side)."""
     model_format.check_name(name)
     folder = os.path.join(models_dir, name)
     if not os.path.isdir(folder):
@@ -112,6 +115,8 @@ def load_model(models_dir, name):
         raise ValueError(str(exc)) from None
     g, d = manifest.graphs["generator"], manifest.graphs["discriminator"]
     generate, split = _load_generator(manifest.graph_path(folder, "generator"), g["input"], g["output"])
+    if generator_only:
+        return GanModel(name, folder, manifest, generate, None, split=split)
     outs = d["outputs"]
     discriminate = _load_graph(manifest.graph_path(folder, "discriminator"), d["input"],
                                [outs["probability"], outs["logit"]])

@@ -32,8 +32,9 @@ def create_app(config=None, registry=None):
     from app.web.registry import Registry
     from app.web.security import HostGuard, guard_packets, install_http_hooks
 
-    registry = registry or Registry(app.config["MODELS_DIR"], warm_up=app.config["WARM_UP"])
     cfg = app.config
+    # with a broker the jobs run on workers: this process only lists the models
+    registry = registry or Registry(cfg["MODELS_DIR"], warm_up=cfg["WARM_UP"], engines=not cfg["BROKER"])
     # with a broker, workers in other processes emit to this process's clients through Redis;
     # client_manager is always passed, so an app never inherits another app's manager
     manager = None
@@ -54,7 +55,7 @@ def create_app(config=None, registry=None):
     else:
         jobs = JobManager(socketio, registry, workers=cfg["WORKERS"], **limits)
     app.extensions["regen"] = {"registry": registry, "jobs": jobs}
-    if app.config["WARM_UP"] and not app.config["TESTING"]:
+    if registry.warm_up and not cfg["TESTING"]:
         socketio.start_background_task(jobs.blocking, registry.calibrate_labs)
 
     from app.web.routes import bp

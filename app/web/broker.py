@@ -16,6 +16,9 @@ job is here:
                            terminal event to its client, so no job ends twice or silently
     regen:web:NAME         a web process's heartbeat: a job whose web process has
                            gone is never run (its client went with it)
+    regen:costs            hash: worker name -> JSON {job kind:model or features -> the
+                           cost it measured at start-up}; web processes estimate jobs
+                           with the slowest worker's figures (`SharedQueue.costs`)
 
 No Flask here: the worker imports this too.
 """
@@ -27,6 +30,7 @@ import redis
 
 PREFIX = "regen:"
 WAITING, RUNNING, COST = PREFIX + "waiting", PREFIX + "running", PREFIX + "cost"
+COSTS = PREFIX + "costs"
 JOB_TTL = 6 * 3600         # seconds a job's record outlives its admission
 FINAL_TTL = 3600
 DELIVERED_TTL = 60         # seconds a final stays once its web process has sent it
@@ -332,6 +336,26 @@ class SharedQueue:
 
     def web_heartbeat(self, name):
         self.redis.set(web_key(name), "1", px=int(WEB_TTL * 1000))
+
+    def publish_costs(self, worker, table):
+        """Record what a worker measured: {key: {field: seconds}} (`Registry.costs`)."""
+        self.redis.hset(COSTS, worker, json.dumps(table))
+
+    def costs(self):
+        """{key: {field: seconds}}: every worker's figures, each field the largest any
+        worker measured, so that no job is admitted on a faster worker's times than the
+        one that may run it. A worker that left keeps its figures until the hash is cleared."""
+        merged = {}
+        for text in self.redis.hvals(COSTS):
+            try:
+                table = json.loads(text)
+            except ValueError:
+                continue
+            for key, fields in table.items():
+                kept = merged.setdefault(key, {})
+                for name, value in fields.items():
+                    kept[name] = max(kept.get(name, value), value)
+        return merged
 
     def counts(self):
         pipe = self.redis.pipeline(transaction=False)

@@ -1,4 +1,12 @@
-"""The models the server holds: loaded once at start, warmed up, with their samples."""
+"""The models the server holds: loaded once at start, warmed up, with their samples.
+
+A registry built with engines=False is a catalog: the manifests, the samples and G
+(the instant latent requests, a batch of G each, are answered where they arrive), with
+no D, encoder or search, and nothing traced or timed. The distributed mode's web
+processes use one, since their jobs run on workers; they estimate jobs with the costs
+the workers measured (`Registry.costs`, published through `app.web.broker`, applied with
+`use_costs`). A Lab request still builds its feature network here, on first use, to
+check the layers it names."""
 import dataclasses
 import logging
 import os
@@ -7,12 +15,13 @@ import re
 import tensorflow as tf
 
 from app.engine import imageio
-from app.engine.completion import Completer
+from app.engine.completion import Completer, second_stage_steps
 from app.engine.dream import Dreamer
 from app.engine.features import discriminator_features, random_features
 from app.engine.latent import Projector
 from app.engine.manifest import check_name
 from app.engine.model import list_models, load_model
+from app.engine.driver import StepCost
 from app.engine.schedule import SearchCost
 from app.engine.style import Stylist
 
@@ -22,12 +31,19 @@ SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @dataclasses.dataclass
 class Entry:
-    model: object
-    completer: Completer
+    model: object              # model.GanModel (G only in a catalog)
+    completer: Completer | None   # None in a catalog
     samples: dict           # sample id -> absolute path of the PNG
-    # Seconds a search step takes: timed at warm-up, else the schedule's guess.
+    # Seconds a search step takes: timed at warm-up (or by the workers), else the schedule's guess.
     cost: SearchCost = dataclasses.field(default_factory=SearchCost)
     projector: object = None   # latent.Projector: a picture onto this model's latent space
+
+    def complete_seconds(self, params):
+        """The most seconds a completion with these `CompletionParams` takes at `cost`."""
+        if self.completer is not None:
+            return self.completer.estimate_seconds(params, self.cost)
+        return self.cost.seconds(params.steps, params.restarts, params.min_candidates,
+                                 second_stage_steps(self.model.manifest, params))
 
     def sample_image(self, sample_id):
         """(H, W, C) uint8 of a sample; KeyError if the id is not one of the model's."""
@@ -52,21 +68,29 @@ def lab_entry(net):
 
 
 class Registry:
-    def __init__(self, models_dir, warm_up=True):
+    def __init__(self, models_dir, warm_up=True, engines=True):
+        """Load every model of models_dir; warm_up traces and times each search at once;
+        engines=False builds a catalog (see the module's docstring)."""
         self.models_dir = os.path.abspath(models_dir)
         self.entries = {}
-        self.warm_up = warm_up
+        self.warm_up = warm_up and engines
+        self.engines = engines
         self._labs = {}
         self._labs_failed = set()     # specs whose network could not be built: not offered
+        self._published = {}          # costs from `use_costs`, for Lab networks not yet built
         for name in list_models(self.models_dir):
             try:
-                model = load_model(self.models_dir, name)
+                model = load_model(self.models_dir, name, generator_only=not engines)
             except (ValueError, OSError) as exc:
                 log.error("skipping model %s: %s", name, exc)
                 continue
+            if not engines:
+                self.entries[name] = Entry(model, None, self._samples(model))
+                log.info("listed model %s %s (G only: its jobs run on workers)", name, model.image_shape)
+                continue
             completer = Completer(model)
             entry = Entry(model, completer, self._samples(model), projector=Projector(model))
-            if warm_up:
+            if self.warm_up:
                 completer.warm_up()
                 entry.cost = completer.calibrate()
             self.entries[name] = entry
@@ -109,7 +133,8 @@ class Registry:
         if spec not in self._labs:
             try:
                 net = random_features() if spec == "random" else discriminator_features(self.models_dir, spec[2:])
-                self._labs.setdefault(spec, lab_entry(net))
+                entry = self._labs.setdefault(spec, lab_entry(net))
+                self._apply_lab_costs(spec, entry)
             except (ValueError, OSError, tf.errors.OpError) as exc:
                 log.error("the Lab cannot use %s: %s", spec, exc)
                 self._labs_failed.add(spec)
@@ -132,3 +157,45 @@ class Registry:
             entry.dreamer.calibrate()
             entry.stylist.calibrate()
             log.info("timed the Lab's %s: dream %s, style %s", spec, entry.dreamer.cost, entry.stylist.cost)
+
+    # -- costs measured elsewhere (the distributed mode) ---------------------------
+
+    def costs(self):
+        """{key: {field: seconds}} of what this registry has timed: "complete:NAME" (a
+        `SearchCost`), "dream:SPEC" and "style:SPEC" (`StepCost`s); empty without warm-up,
+        whose figures are guesses."""
+        if not self.warm_up:
+            return {}
+        table = {f"complete:{name}": dataclasses.asdict(e.cost) for name, e in self.entries.items()}
+        for spec, lab in self._labs.items():
+            table[f"dream:{spec}"] = dataclasses.asdict(lab.dreamer.cost)
+            table[f"style:{spec}"] = dataclasses.asdict(lab.stylist.cost)
+        return table
+
+    def use_costs(self, table):
+        """Estimate jobs with these measured costs (a `costs()` table, e.g. the workers'
+        through `broker.SharedQueue.costs`); keys this registry does not hold are kept
+        for a Lab network built later, and malformed entries are ignored."""
+        self._published = dict(table)
+        for name, entry in self.entries.items():
+            cost = _cost(SearchCost, table.get(f"complete:{name}"))
+            if cost is not None:
+                entry.cost = cost
+        for spec, lab in self._labs.items():
+            self._apply_lab_costs(spec, lab)
+
+    def _apply_lab_costs(self, spec, lab):
+        for kind, user in (("dream", lab.dreamer), ("style", lab.stylist)):
+            cost = _cost(StepCost, self._published.get(f"{kind}:{spec}"))
+            if cost is not None:
+                user.cost = cost
+
+
+def _cost(kind, fields):
+    """kind(**fields) if they are its fields as non-negative numbers, else None."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    if not isinstance(fields, dict) or set(fields) != names:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in fields.values()):
+        return None
+    return kind(**{k: float(v) for k, v in fields.items()})

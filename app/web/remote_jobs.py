@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 RUN_GRACE = 30.0        # seconds past its time limit before a running job is stopped here, beating or not
 SWEEP_EVERY = 5.0       # seconds between sweeps of entries nobody will end (see broker._SWEEP)
+COSTS_EVERY = 5.0       # seconds between reads of the costs the workers measured
 
 
 class RemoteJobManager(JobManager):
@@ -53,6 +54,7 @@ class RemoteJobManager(JobManager):
         self.outage_since = None
         self.recovered_at = float("-inf")
         self.swept_at = float("-inf")
+        self.costs_read_at = float("-inf")
         self.moved_at = {}       # job id -> when its position last changed (monotonic)
         # a waiting job whose place has not moved for this long has no worker to take it
         self.stuck_after = self.time_limit + RUN_GRACE
@@ -243,6 +245,7 @@ class RemoteJobManager(JobManager):
         try:
             self._end_abandoned()
             self._sweep()
+            self._read_costs()
         except redis.RedisError as exc:
             log.warning("the job queue failed mid-poll: %s", exc)
         for job_id, state in states.items():
@@ -257,6 +260,16 @@ class RemoteJobManager(JobManager):
             swept = self.queue.sweep()
             if swept:
                 log.warning("dropped %d stranded jobs from the shared queue", swept)
+
+    def _read_costs(self):
+        """Every COSTS_EVERY s: estimate jobs with what the workers measured (until a
+        worker has, with the registry's own figures)."""
+        now = time.monotonic()
+        if now - self.costs_read_at > COSTS_EVERY:
+            self.costs_read_at = now
+            table = self.queue.costs()
+            if table:
+                self.registry.use_costs(table)
 
     def _end_abandoned(self):
         """End in Redis the jobs given up here while it did not answer, so that a worker

@@ -33,8 +33,7 @@ class Task:
 def _complete_cost(req, registry):
     """Every step at the model's measured cost (fewer candidates after each halving),
     then the second stage's steps."""
-    entry = registry.entries[req.model]
-    return entry.completer.estimate_seconds(req.params, entry.cost)
+    return registry.entries[req.model].complete_seconds(req.params)
 
 
 def _complete_start(req, registry, stop):

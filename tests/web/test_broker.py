@@ -116,3 +116,15 @@ def test_a_job_whose_web_process_has_gone_is_not_run(queue):
 def test_payloads_keep_their_bytes():
     payload = {"model": "m", "mask": b"\x89PNG\x00\xff", "params": {"steps": 3}, "list": [b"a", 1]}
     assert broker.decode_payload(broker.encode_payload(payload)) == payload
+
+
+def test_jobs_are_estimated_with_the_slowest_workers_costs(queue):
+    assert queue.costs() == {}
+    queue.publish_costs("fast", {"complete:faces": {"fixed": 0.004, "per_candidate": 0.002},
+                                 "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}})
+    queue.publish_costs("slow", {"complete:faces": {"fixed": 0.009, "per_candidate": 0.001}})
+    queue.redis.hset(broker.COSTS, "broken", "not json")
+    assert queue.costs() == {"complete:faces": {"fixed": 0.009, "per_candidate": 0.002},
+                             "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}}
+    queue.publish_costs("slow", {"complete:faces": {"fixed": 0.001, "per_candidate": 0.001}})
+    assert queue.costs()["complete:faces"]["fixed"] == 0.004, "a worker's new figures replace its old ones"

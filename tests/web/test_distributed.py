@@ -89,6 +89,21 @@ def test_clients_on_both_web_processes_are_served_at_once_by_either_worker(clust
         b.close()
 
 
+def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(cluster):
+    from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
+    for web in cluster.webs:
+        text = read_text(web.log)
+        assert "listed model tiny" in text and "loaded model" not in text, "no search in a web process"
+    client = Client(cluster.webs[1].url)
+    try:     # an instant request is answered by the web process itself, with its G
+        reply = client.sio.call(EVENTS["SAMPLES"], {"model": "tiny", "count": 3, "seed": 1}, timeout=30)
+        assert len(reply["samples"]) == 3 and sum(reply["sizes"]) == len(reply["images"])
+    finally:
+        client.close()
+    costs = broker.SharedQueue(broker.connect(cluster.redis.url)).costs()
+    assert costs["complete:tiny"]["fixed"] > 0 and costs["complete:tiny-gray"]["per_candidate"] > 0
+
+
 def test_positions_and_busy_come_from_the_shared_queue(cluster):
     clients = [Client(cluster.webs[i % 2].url) for i in range(9)]
     try:
