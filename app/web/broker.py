@@ -130,45 +130,48 @@ redis.call('SET', KEYS[3], ARGV[2], 'EX', tonumber(ARGV[3]))
 return 'signalled'
 """
 
-# KEYS: waiting, running, cost, alive, final, job; ARGV: id, final (JSON), final ttl
-# End a job wherever it stands (a worker's done or error; a web process's lost, timeout or
-# unavailable): out of the queue, its record gone, its final set unless it has one.
+# A Lua function the two scripts below share: end job `id` wherever it stands (out of the
+# queue, its cost, heartbeat and record gone) and set its final unless it has one.
 # -> 1 if this call ended the job
-_FINISH = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('DEL', KEYS[4], KEYS[6])
-if redis.call('SET', KEYS[5], ARGV[2], 'NX', 'EX', tonumber(ARGV[3])) then return 1 end
-return 0
+_END_JOB = """
+local function end_job(waiting, running, cost, alive, final, job, id, outcome, ttl)
+  redis.call('ZREM', waiting, id)
+  redis.call('ZREM', running, id)
+  redis.call('HDEL', cost, id)
+  redis.call('DEL', alive, job)
+  if redis.call('SET', final, outcome, 'NX', 'EX', ttl) then return 1 end
+  return 0
+end
+"""
+
+# KEYS: waiting, running, cost, alive, final, job; ARGV: id, final (JSON), final ttl
+# End a job (a worker's done or error; a web process's lost, timeout or unavailable).
+_FINISH = _END_JOB + """
+return end_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], tonumber(ARGV[3]))
 """
 
 # KEYS: waiting, running, cost; ARGV: prefix, final ttl
-# Drop what nobody will end: waiting jobs whose record or web process has gone, running jobs
-# with no heartbeat whose web process has gone or that have already ended. -> how many
-_SWEEP = """
-local p = ARGV[1]
+# Drop what nobody will end: waiting jobs whose record or web process has gone (orphaned),
+# running jobs with no heartbeat whose web process has gone or that have already ended
+# (lost). -> how many
+_SWEEP = _END_JOB + """
+local p, ttl = ARGV[1], tonumber(ARGV[2])
 local swept = 0
 local function web_gone(id)
   local web = redis.call('HGET', p .. 'job:' .. id, 'web')
   return (not web) or redis.call('EXISTS', p .. 'web:' .. web) == 0
 end
+local function drop(id, outcome)
+  end_job(KEYS[1], KEYS[2], KEYS[3], p .. 'alive:' .. id, p .. 'final:' .. id, p .. 'job:' .. id, id, outcome, ttl)
+  swept = swept + 1
+end
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if web_gone(id) then
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', KEYS[3], id)
-    redis.call('DEL', p .. 'job:' .. id)
-    redis.call('SET', p .. 'final:' .. id, '{"outcome":"orphaned"}', 'NX', 'EX', tonumber(ARGV[2]))
-    swept = swept + 1
-  end
+  if web_gone(id) then drop(id, '{"outcome":"orphaned"}') end
 end
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if redis.call('EXISTS', p .. 'alive:' .. id) == 0 and
      (redis.call('EXISTS', p .. 'final:' .. id) == 1 or web_gone(id)) then
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('DEL', p .. 'job:' .. id)
-    redis.call('SET', p .. 'final:' .. id, '{"outcome":"lost"}', 'NX', 'EX', tonumber(ARGV[2]))
-    swept = swept + 1
+    drop(id, '{"outcome":"lost"}')
   end
 end
 return swept

@@ -94,7 +94,10 @@ def test_stranded_entries_are_swept(queue):
     queue.redis.delete(broker.alive_key("b"), broker.web_key("web-a"))   # worker and web process both died
     assert queue.sweep() == 2
     assert queue.counts() == {"waiting": 0, "running": 0}
-    assert queue.states(["a", "b"])["a"].final == "orphaned"
+    states = queue.states(["a", "b"])
+    assert states["a"].final == "orphaned" and states["b"].final == "lost"
+    assert not queue.redis.exists(broker.job_key("a"), broker.job_key("b"))
+    assert queue.redis.hlen(broker.COST) == 0
 
 
 def test_a_dead_workers_heartbeat_lapses(queue, monkeypatch):
