@@ -4,7 +4,7 @@ A trace is one image's list of (seconds since the start, hole PSNR), one point p
 progress report and one for the final result. Curves average the traces of all
 images on a shared time grid.
 
-    python -m bench.curves bench/results/ttq_faces.json bench/results/ttq_mnist.json \
+    python -m bench.curves bench/results/ttq_*.json \
         --out bench/time_to_quality.png
 
 draws one panel per (JSON file, mask) written by `bench.inpaint_quality --time-to-quality`.
