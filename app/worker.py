@@ -1,9 +1,10 @@
 """A worker of the distributed mode: `REGEN_BROKER=redis://HOST:6379/0 python -m app.worker`.
 
-Loads every model once (REGEN_MODELS, as the server does), times its searches (the
-Lab's in the background) and leaves those costs in the queue for the web processes'
-estimates, then runs one job at a time from the shared queue: a Celery worker with the solo pool, so the models,
-TensorFlow and the job share one process and a SIGKILL takes them down together.
+Loads every model once (REGEN_MODELS, as the server does), times its searches and
+the Lab's (tens of seconds) and leaves those costs in the queue for the web
+processes' estimates, then runs one job at a time from the shared queue: a Celery
+worker with the solo pool, so the models, TensorFlow and the job share one process
+and a SIGKILL takes them down together.
 For each job it claims the job (`app.web.broker.SharedQueue.claim`: a job that
 was cancelled while it waited, or whose web process has gone, is skipped),
 checks the client's payload again as the web process did, runs the engine's
@@ -71,9 +72,9 @@ class Worker:
         # write-only: what it emits reaches the web processes' clients through Redis
         self.emitter = SocketIO(message_queue=broker_url, client_manager=broker.message_queue(broker_url, True))
         self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
+        if self.registry.warm_up:   # before any job, so that no job's search slows the timings
+            self.registry.calibrate_labs()
         self.publish_costs()
-        if self.registry.warm_up:   # as the server does: tens of seconds, so in the background
-            threading.Thread(target=self._calibrate_labs, name="calibrate-labs", daemon=True).start()
         self.max_bytes = min(Config.MAX_IMAGE_BYTES, Config.MAX_SOCKET_BYTES)
         self.max_pixels = Config.MAX_IMAGE_PIXELS
 
@@ -89,13 +90,12 @@ class Worker:
         except redis.RedisError as exc:
             log.warning("could not publish this worker's costs: %s", exc)
 
-    def _calibrate_labs(self):
+    def withdraw_costs(self):
+        import redis
         try:
-            self.registry.calibrate_labs()
-        except Exception:   # the estimates stay guesses; jobs still run
-            log.exception("timing the Lab failed")
-            return
-        self.publish_costs()
+            self.queue.withdraw_costs(self.name)
+        except redis.RedisError:
+            pass   # the queue is down: its figures stay, the largest of them still bound the estimates
 
     def run(self, job_id):
         """Claim and run one job to its one terminal event (if it is still to run)."""
@@ -201,9 +201,12 @@ def main(argv=None):
         worker.run(job_id)
 
     print(f"Regen worker {args.name}: {', '.join(worker.registry.names()) or 'no models'}, queue {url}", flush=True)
-    celery.worker_main(["worker", "--pool", "solo", "--concurrency", "1", "--queues", broker.CELERY_QUEUE,
-                        "--hostname", f"{args.name}@%h", "--without-gossip", "--without-mingle",
-                        "--without-heartbeat", "--loglevel", args.loglevel])
+    try:
+        celery.worker_main(["worker", "--pool", "solo", "--concurrency", "1", "--queues", broker.CELERY_QUEUE,
+                            "--hostname", f"{args.name}@%h", "--without-gossip", "--without-mingle",
+                            "--without-heartbeat", "--loglevel", args.loglevel])
+    finally:
+        worker.withdraw_costs()
     return 0
 
 

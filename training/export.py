@@ -128,6 +128,8 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
     engine's default second stage for this G (0: off), chosen on validation data by
     `bench.inpaint_quality`: a new G is not given the old one's choice silently."""
     model_format.check_name(name)
+    if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
+        raise ValueError(f"refine_steps must be an integer >= 0, got {refine_steps!r}")
     kept = checkpoint.FOLDERS[which]
     step, cfg, args, metric = checkpoint.read_state(run_dir, kept)
     gan = build_gan(cfg)
@@ -148,7 +150,7 @@ def export(run_dir, name, title=None, models_dir="models", data_dir=None, sample
         reporting.save_loss_plot(log, os.path.join(folder, "losses.png"))
     title = title or f"{args.get('dataset', name)} {cfg.arch}"
     manifest = build_manifest(name, title, gan, graphs, step, args, sample_names, weights)
-    manifest.refine_steps = int(refine_steps)
+    manifest.refine_steps = refine_steps
     manifest.training.update(checkpoint=which, **({"metric": metric} if metric else {}))
     model_format.write(folder, manifest)
     if half_weights:
@@ -215,10 +217,12 @@ def main(argv=None):
     except ValueError as exc:
         p.error(str(exc))
     if args.refine_steps < 0:
-        p.error("--refine-steps must be >= 0")
+        p.error("--refine-steps must be at least 0")
     if is_encoder_run(args.run):
         if args.checkpoint != "last":
             p.error("an encoder run has one checkpoint: --checkpoint is for GAN runs")
+        if args.refine_steps:
+            p.error("--refine-steps is a setting of G's export, not of its encoder's")
         folder = export_encoder(args.run, args.name, args.models_dir)
     else:
         folder = export(args.run, args.name, args.title, args.models_dir, args.data_dir,

@@ -89,10 +89,21 @@ class Chunk(NamedTuple):
     lowest: tf.Tensor
 
 
-def second_stage_steps(manifest, params):
+def second_stage_steps(model, params):
     """The second stage's steps for these `CompletionParams`: the request's own, else
-    the model's default (its manifest's `refine_steps`)."""
-    return manifest.refine_steps if params.refine_steps is None else params.refine_steps
+    the model's default (its manifest's `refine_steps`); 0 for a G that cannot be split
+    for it (`model.split` is None, see `engine.refine`)."""
+    if model.split is None:
+        return 0
+    return model.manifest.refine_steps if params.refine_steps is None else params.refine_steps
+
+
+def estimate_seconds(model, params, cost):
+    """The most seconds a completion with these `CompletionParams` takes on `model` at
+    `cost` (a `schedule.SearchCost`): every step run (early stopping can end it sooner),
+    fewer candidates after each halving, then the second stage. Needs only G (a
+    catalog's model, `app.web.registry`, estimates as the server does)."""
+    return cost.seconds(params.steps, params.restarts, params.min_candidates, second_stage_steps(model, params))
 
 
 class Completer:
@@ -180,9 +191,8 @@ class Completer:
         return SearchState(*after), seen, best, tf.reduce_min(finite(best.losses.total))
 
     def refine_steps(self, params):
-        """The second stage's steps for these `CompletionParams` (see `second_stage_steps`);
-        0 for a model whose G cannot be split for it."""
-        return second_stage_steps(self.model.manifest, params) if self.refiner else 0
+        """The second stage's steps for these `CompletionParams` (see `second_stage_steps`)."""
+        return second_stage_steps(self.model, params)
 
     def _blank(self):
         """A black (H, W, C) image and an (H, W) mask with its centre square unknown: the
@@ -206,10 +216,8 @@ class Completer:
         return SearchCost.fit(*timings)
 
     def estimate_seconds(self, params, cost):
-        """The most seconds a completion with these `CompletionParams` takes, at `cost`
-        (a `schedule.SearchCost`): every step run (early stopping can end it sooner),
-        fewer candidates after each halving, then the second stage."""
-        return cost.seconds(params.steps, params.restarts, params.min_candidates, self.refine_steps(params))
+        """See the module's `estimate_seconds`."""
+        return estimate_seconds(self.model, params, cost)
 
     def warm_up(self):
         """Trace the fused step once, and the second stage where the model uses it by

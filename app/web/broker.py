@@ -18,7 +18,7 @@ job is here:
                            gone is never run (its client went with it)
     regen:costs            hash: worker name -> JSON {job kind:model or features -> the
                            cost it measured at start-up}; web processes estimate jobs
-                           with the slowest worker's figures (`SharedQueue.costs`)
+                           with the largest figures (`SharedQueue.costs`)
 
 No Flask here: the worker imports this too.
 """
@@ -344,20 +344,28 @@ class SharedQueue:
         """Record what a worker measured: {key: {field: seconds}} (`Registry.costs`)."""
         self.redis.hset(COSTS, worker, json.dumps(table))
 
+    def withdraw_costs(self, worker):
+        """A worker that stops takes its figures out (one killed leaves them: they stay
+        until a worker of its name starts again, or its field is deleted by hand)."""
+        self.redis.hdel(COSTS, worker)
+
     def costs(self):
         """{key: {field: seconds}}: every worker's figures, each field the largest any
         worker measured, so that no job is admitted on a faster worker's times than the
-        one that may run it. A worker that left keeps its figures until the hash is cleared."""
+        one that may run it. Malformed entries are skipped."""
         merged = {}
         for text in self.redis.hvals(COSTS):
             try:
                 table = json.loads(text)
             except ValueError:
                 continue
-            for key, fields in table.items():
-                kept = merged.setdefault(key, {})
+            for key, fields in (table.items() if isinstance(table, dict) else ()):
+                if not isinstance(fields, dict):
+                    continue
                 for name, value in fields.items():
-                    kept[name] = max(kept.get(name, value), value)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        kept = merged.setdefault(key, {})
+                        kept[name] = max(kept.get(name, value), value)
         return merged
 
     def counts(self):

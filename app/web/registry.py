@@ -2,11 +2,11 @@
 
 A registry built with engines=False is a catalog: the manifests, the samples and G
 (the instant latent requests, a batch of G each, are answered where they arrive), with
-no D, encoder or search, and nothing traced or timed. The distributed mode's web
-processes use one, since their jobs run on workers; they estimate jobs with the costs
-the workers measured (`Registry.costs`, published through `app.web.broker`, applied with
-`use_costs`). A Lab request still builds its feature network here, on first use, to
-check the layers it names."""
+no encoder or search, and nothing traced or timed. The distributed mode's web processes
+use one, since their jobs run on workers; they estimate jobs with the costs the workers
+measured (`Registry.costs`, published through `app.web.broker`, applied with
+`use_costs`). The Lab's feature networks (a D each) are still built here on first use
+(the page lists their layers, and requests are checked against them)."""
 import dataclasses
 import logging
 import os
@@ -15,13 +15,13 @@ import re
 import tensorflow as tf
 
 from app.engine import imageio
-from app.engine.completion import Completer, second_stage_steps
+from app.engine.completion import Completer, estimate_seconds
 from app.engine.dream import Dreamer
+from app.engine.driver import StepCost
 from app.engine.features import discriminator_features, random_features
 from app.engine.latent import Projector
 from app.engine.manifest import check_name
 from app.engine.model import list_models, load_model
-from app.engine.driver import StepCost
 from app.engine.schedule import SearchCost
 from app.engine.style import Stylist
 
@@ -40,10 +40,7 @@ class Entry:
 
     def complete_seconds(self, params):
         """The most seconds a completion with these `CompletionParams` takes at `cost`."""
-        if self.completer is not None:
-            return self.completer.estimate_seconds(params, self.cost)
-        return self.cost.seconds(params.steps, params.restarts, params.min_candidates,
-                                 second_stage_steps(self.model.manifest, params))
+        return estimate_seconds(self.model, params, self.cost)
 
     def sample_image(self, sample_id):
         """(H, W, C) uint8 of a sample; KeyError if the id is not one of the model's."""
@@ -181,7 +178,7 @@ class Registry:
             cost = _cost(SearchCost, table.get(f"complete:{name}"))
             if cost is not None:
                 entry.cost = cost
-        for spec, lab in self._labs.items():
+        for spec, lab in list(self._labs.items()):   # lab() may add one on another thread
             self._apply_lab_costs(spec, lab)
 
     def _apply_lab_costs(self, spec, lab):

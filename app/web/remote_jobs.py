@@ -245,11 +245,14 @@ class RemoteJobManager(JobManager):
         try:
             self._end_abandoned()
             self._sweep()
-            self._read_costs()
         except redis.RedisError as exc:
             log.warning("the job queue failed mid-poll: %s", exc)
         for job_id, state in states.items():
             self._follow(jobs[job_id], state)
+        try:
+            self._read_costs()
+        except redis.RedisError as exc:
+            log.warning("could not read the workers' costs: %s", exc)
 
     def _sweep(self):
         """Every SWEEP_EVERY s, but not while the web processes' heartbeats may still be

@@ -126,8 +126,11 @@ def test_jobs_are_estimated_with_the_slowest_workers_costs(queue):
     queue.publish_costs("fast", {"complete:faces": {"fixed": 0.004, "per_candidate": 0.002},
                                  "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}})
     queue.publish_costs("slow", {"complete:faces": {"fixed": 0.009, "per_candidate": 0.001}})
-    queue.redis.hset(broker.COSTS, "broken", "not json")
+    for name, text in {"broken": "not json", "list": "[1, 2]", "shapes": '{"complete:faces": 3, "x": {"fixed": "slow"}}'}.items():
+        queue.redis.hset(broker.COSTS, name, text)
     assert queue.costs() == {"complete:faces": {"fixed": 0.009, "per_candidate": 0.002},
                              "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}}
     queue.publish_costs("slow", {"complete:faces": {"fixed": 0.001, "per_candidate": 0.001}})
     assert queue.costs()["complete:faces"]["fixed"] == 0.004, "a worker's new figures replace its old ones"
+    queue.withdraw_costs("fast")
+    assert queue.costs()["complete:faces"] == {"fixed": 0.001, "per_candidate": 0.001}

@@ -90,7 +90,7 @@ def test_clients_on_both_web_processes_are_served_at_once_by_either_worker(clust
 
 
 def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(cluster):
-    from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
+    from app.web import broker, remote_jobs  # noqa: PLC0415 (imports redis, which only this mode needs)
     for web in cluster.webs:
         text = read_text(web.log)
         assert "listed model tiny" in text and "loaded model" not in text, "no search in a web process"
@@ -100,8 +100,26 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
         assert len(reply["samples"]) == 3 and sum(reply["sizes"]) == len(reply["images"])
     finally:
         client.close()
-    costs = broker.SharedQueue(broker.connect(cluster.redis.url)).costs()
+    queue = broker.SharedQueue(broker.connect(cluster.redis.url))
+    costs = queue.costs()
     assert costs["complete:tiny"]["fixed"] > 0 and costs["complete:tiny-gray"]["per_candidate"] > 0
+    # a (made-up) slow worker's figures: a 40-step search would now take minutes, so it is refused
+    queue.publish_costs("slow", {"complete:tiny": {"fixed": 5.0, "per_candidate": 1.0}})
+    client = Client(cluster.webs[0].url)
+    try:
+        deadline = time.monotonic() + 3 * remote_jobs.COSTS_EVERY
+        while (ack := client.submit(SHORT)).get("error", {}).get("code") != ERROR_CODES["TOO_COSTLY"]:
+            assert time.monotonic() < deadline, f"the web process never read the slow worker's costs: {ack}"
+            client.end()
+            time.sleep(0.5)
+        queue.withdraw_costs("slow")
+        deadline = time.monotonic() + 3 * remote_jobs.COSTS_EVERY
+        while "error" in (ack := client.submit(SHORT)):
+            assert time.monotonic() < deadline, f"the web process kept the slow worker's costs: {ack}"
+            time.sleep(0.5)
+        assert client.end()[0] == EVENTS["DONE"]
+    finally:
+        client.close()
 
 
 def test_positions_and_busy_come_from_the_shared_queue(cluster):

@@ -1,10 +1,14 @@
 """The registry: what the server holds, and the catalog the distributed mode's web
 processes hold instead (the models listed with their G, no search; the workers' costs)."""
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from app.engine.completion import estimate_seconds
 from app.engine.params import CompletionParams
+from app.engine.schedule import SearchCost
 from app.web.registry import Registry
 
 
@@ -50,3 +54,13 @@ def test_published_costs_reach_the_lab_built_later_and_malformed_ones_are_ignore
     lab = catalog.lab("random")
     assert lab.dreamer.cost.fixed == 0.25 and lab.dreamer.cost.per_pixel == 1e-6
     assert lab.stylist.cost.fixed != 0.25
+
+
+def test_a_g_that_cannot_be_split_is_estimated_without_the_second_stage(catalog):
+    model = catalog.get("tiny").model
+    assert model.split is not None
+    unsplit = dataclasses.replace(model, split=None)
+    cost = SearchCost(fixed=0.01, per_candidate=0.001)
+    plain, refined = CompletionParams(refine_steps=0), CompletionParams(refine_steps=40)
+    assert estimate_seconds(model, refined, cost) == pytest.approx(estimate_seconds(model, plain, cost) + 40 * 0.011)
+    assert estimate_seconds(unsplit, refined, cost) == pytest.approx(estimate_seconds(unsplit, plain, cost))
