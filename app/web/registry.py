@@ -71,7 +71,6 @@ class Registry:
         self.models_dir = os.path.abspath(models_dir)
         self.entries = {}
         self.warm_up = warm_up and engines
-        self.engines = engines
         self._labs = {}
         self._labs_failed = set()     # specs whose network could not be built: not offered
         self._published = {}          # costs from `use_costs`, for Lab networks not yet built
