@@ -190,10 +190,6 @@ class Completer:
         seen, best = tf.cond(n > 0, lambda: (seen, best), unstepped)
         return SearchState(*after), seen, best, tf.reduce_min(finite(best.losses.total))
 
-    def refine_steps(self, params):
-        """The second stage's steps for these `CompletionParams` (see `second_stage_steps`)."""
-        return second_stage_steps(self.model, params)
-
     def _blank(self):
         """A black (H, W, C) image and an (H, W) mask with its centre square unknown: the
         problem that start-up traces and times (its contents do not change a step's cost)."""
@@ -214,10 +210,6 @@ class Completer:
             float(self.step(state, steps, problem).lowest)
             timings.append((k, (time.perf_counter() - started) / steps))
         return SearchCost.fit(*timings)
-
-    def estimate_seconds(self, params, cost):
-        """See the module's `estimate_seconds`."""
-        return estimate_seconds(self.model, params, cost)
 
     def warm_up(self):
         """Trace the fused step once, and the second stage where the model uses it by
@@ -337,7 +329,7 @@ class Completer:
         best = kept.scored
         final = outcome.progress(step, params.steps, Evaluated(*best, self.model.generate(best.z)[0]), image, mask)
         others = [] if cancelled else alternatives.choose(pool, (final.fill, final.z), image, mask, params.blend)
-        refine = self.refine_steps(params)
+        refine = second_stage_steps(self.model, params)
         if refine and not cancelled:
             final = final.with_fill(self.refiner.refine(final.z, image, problem.weights, refine, params.refine_lr),
                                     image, mask)

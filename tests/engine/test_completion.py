@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.engine.completion import Completer
+from app.engine.completion import Completer, estimate_seconds
 from app.engine.outcome import Progress, Result
 from app.engine.driver import drive
 from app.engine.imageio import to_float, to_uint8
@@ -316,7 +316,7 @@ def test_the_cost_estimate_is_fitted_on_the_model_and_counts_halvings_and_the_se
     cost = completer.calibrate(steps=3)
     assert cost.fixed >= 0 and cost.per_candidate > 0
     fast, plain = CompletionParams(), CompletionParams(**PLAIN_SEARCH)
-    assert completer.estimate_seconds(fast, cost) < completer.estimate_seconds(plain, cost), "halvings cut it"
+    assert estimate_seconds(completer.model, fast, cost) < estimate_seconds(completer.model, plain, cost), "halvings cut it"
     more = dataclasses.replace(plain, refine_steps=100)
-    extra = completer.estimate_seconds(more, cost) - completer.estimate_seconds(plain, cost)
+    extra = estimate_seconds(completer.model, more, cost) - estimate_seconds(completer.model, plain, cost)
     assert extra == pytest.approx(100 * (cost.fixed + cost.per_candidate) if completer.refiner else 0.0)
