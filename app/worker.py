@@ -13,12 +13,15 @@ message queue; its `done` or `error` it leaves in the queue for the job's web
 process to send (see `Worker.end`). Between chunks it checks whether its web
 process asked it to stop (cancel, disconnect, a newer job) and the job's time
 limit; a thread beats for the job every second so that its web process can tell
-a dead worker from a slow one. Workers may run on any machine that reaches
+a dead worker from a slow one. Another beats for the worker itself, busy or idle,
+so that the web processes count the workers present and estimate with their
+figures only (a killed worker's drop out). Workers may run on any machine that reaches
 Redis and holds the same models folder, a GPU machine included.
 
     python -m app.worker [--name NAME] [--models DIR] [--loglevel INFO]
 """
 import argparse
+import contextlib
 import logging
 import os
 import socket
@@ -29,16 +32,19 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 log = logging.getLogger("app.worker")
-BEAT_EVERY = 1.0   # seconds between heartbeats; broker.HEARTBEAT_TTL is 3 of them
+BEAT_EVERY = 1.0       # seconds between a running job's heartbeats; broker.HEARTBEAT_TTL is 3 of them
+PRESENCE_EVERY = 5.0   # seconds between the worker's own beats; broker.WORKER_TTL is 4 of them
 
 
-class Heartbeat:
-    """Refresh a running job's heartbeat key from a thread until stopped."""
+class Beat:
+    """Call `beat()` every `every` seconds from a thread until stopped (a `with` block);
+    a beat that cannot reach Redis is skipped (whoever reads the beats tells an
+    outage from a death by its own clock)."""
 
-    def __init__(self, queue, job_id, worker):
-        self.queue, self.job_id, self.worker = queue, job_id, worker
+    def __init__(self, beat, every, name):
+        self.beat, self.every = beat, every
         self.done = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+        self.thread = threading.Thread(target=self._beat, name=name, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -50,17 +56,20 @@ class Heartbeat:
 
     def _beat(self):
         import redis
-        while not self.done.wait(BEAT_EVERY):
+        while True:
             try:
-                self.queue.heartbeat(self.job_id, self.worker)
+                self.beat()
             except redis.RedisError:
-                pass   # the queue is down: the web process reports the job; nothing to do here
+                pass
+            if self.done.wait(self.every):
+                return
 
 
 class Worker:
     """The models and the connections one worker process runs jobs with."""
 
     def __init__(self, broker_url, models_dir, name, registry=None):
+        import redis
         from flask_socketio import SocketIO
 
         from app.web import broker
@@ -74,28 +83,39 @@ class Worker:
         self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
         if self.registry.warm_up:   # before any job, so that no job's search slows the timings
             self.registry.calibrate_labs()
-        self.publish_costs()
+        self.costs = self.registry.costs()
+        try:
+            self.beat()
+        except redis.RedisError as exc:
+            log.warning("the job queue is unreachable: %s", exc)
         self.max_bytes = min(Config.MAX_IMAGE_BYTES, Config.MAX_SOCKET_BYTES)
         self.max_pixels = Config.MAX_IMAGE_PIXELS
 
-    def publish_costs(self):
-        """Leave what this worker's searches cost in the queue: the web processes estimate
-        (and refuse or admit) jobs by it."""
-        import redis
-        table = self.registry.costs()
-        if not table:
-            return
-        try:
-            self.queue.publish_costs(self.name, table)
-        except redis.RedisError as exc:
-            log.warning("could not publish this worker's costs: %s", exc)
+    def beat(self):
+        """The worker is present, with what its searches cost (measured at start-up): the
+        web processes count it and estimate (refuse or admit) jobs by its figures. Sent
+        again every beat, so that a Redis that lost its data has them back within one."""
+        if self.costs:
+            self.queue.publish_costs(self.name, self.costs)
+        else:
+            self.queue.worker_beat(self.name)
 
-    def withdraw_costs(self):
+    @contextlib.contextmanager
+    def presence(self):
+        """The worker's beat, for as long as the `with` block runs (a whole Celery
+        worker's life); on leaving, it withdraws from the queue with its figures."""
+        with Beat(self.beat, PRESENCE_EVERY, f"presence-{self.name}"):
+            try:
+                yield self
+            finally:
+                self.withdraw()
+
+    def withdraw(self):
         import redis
         try:
-            self.queue.withdraw_costs(self.name)
+            self.queue.withdraw(self.name)
         except redis.RedisError:
-            pass   # the queue is down: its figures stay, the largest of them still bound the estimates
+            pass   # the queue is down: the web processes drop it once it has been silent for WORKER_TTL
 
     def run(self, job_id):
         """Claim and run one job to its one terminal event (if it is still to run)."""
@@ -104,7 +124,7 @@ class Worker:
             log.info("job %s skipped: %s", job_id, "its web process has gone" if fields else "no longer waiting")
             return
         log.info("job %s started: %s for client %s", job_id, fields["kind"], fields["sid"])
-        with Heartbeat(self.queue, job_id, self.name):
+        with Beat(lambda: self.queue.heartbeat(job_id, self.name), BEAT_EVERY, f"heartbeat-{job_id}"):
             self._run(job_id, fields)
 
     def _run(self, job_id, fields):
@@ -201,12 +221,10 @@ def main(argv=None):
         worker.run(job_id)
 
     print(f"Regen worker {args.name}: {', '.join(worker.registry.names()) or 'no models'}, queue {url}", flush=True)
-    try:
+    with worker.presence():
         celery.worker_main(["worker", "--pool", "solo", "--concurrency", "1", "--queues", broker.CELERY_QUEUE,
                             "--hostname", f"{args.name}@%h", "--without-gossip", "--without-mingle",
                             "--without-heartbeat", "--loglevel", args.loglevel])
-    finally:
-        worker.withdraw_costs()
     return 0
 
 

@@ -37,6 +37,20 @@ SWEEP_EVERY = 5.0       # seconds between sweeps of entries nobody will end (see
 COSTS_EVERY = 5.0       # seconds between reads of the costs the workers measured
 
 
+class Every:
+    """A chore done at most once per `seconds` (monotonic clock): `if every.due(): ...`."""
+
+    def __init__(self, seconds):
+        self.seconds, self.last = seconds, float("-inf")
+
+    def due(self):
+        now = time.monotonic()
+        if now - self.last <= self.seconds:
+            return False
+        self.last = now
+        return True
+
+
 class RemoteJobManager(JobManager):
     """JobManager whose queue is the shared Redis queue and whose workers are elsewhere."""
 
@@ -53,8 +67,7 @@ class RemoteJobManager(JobManager):
         self.submitting = collections.defaultdict(threading.Lock)   # sid -> one submit at a time
         self.outage_since = None
         self.recovered_at = float("-inf")
-        self.swept_at = float("-inf")
-        self.costs_read_at = float("-inf")
+        self.sweeps, self.cost_reads = Every(SWEEP_EVERY), Every(COSTS_EVERY)
         self.moved_at = {}       # job id -> when its position last changed (monotonic)
         # a waiting job whose place has not moved for this long has no worker to take it
         self.stuck_after = self.time_limit + RUN_GRACE
@@ -80,11 +93,11 @@ class RemoteJobManager(JobManager):
 
     def stats(self):
         try:
-            shared = self.queue.counts()
+            shared = {**self.queue.counts(), "workers": len(self.queue.workers())}
         except redis.RedisError:
-            shared = {"waiting": None, "running": None}
+            shared = {"waiting": None, "running": None, "workers": None}
         with self.lock:
-            return {**shared, "workers": None, "clients": len(self.clients), "broker": True}
+            return {**shared, "clients": len(self.clients), "broker": True}
 
     # -- admission ----------------------------------------------------------------------
 
@@ -257,19 +270,15 @@ class RemoteJobManager(JobManager):
     def _sweep(self):
         """Every SWEEP_EVERY s, but not while the web processes' heartbeats may still be
         coming back after an outage (a sweep would take their jobs for orphans)."""
-        now = time.monotonic()
-        if now - self.swept_at > SWEEP_EVERY and now - self.recovered_at > broker.WEB_TTL:
-            self.swept_at = now
+        if time.monotonic() - self.recovered_at > broker.WEB_TTL and self.sweeps.due():
             swept = self.queue.sweep()
             if swept:
                 log.warning("dropped %d stranded jobs from the shared queue", swept)
 
     def _read_costs(self):
-        """Every COSTS_EVERY s: estimate jobs with what the workers measured (until a
-        worker has, with the registry's own figures)."""
-        now = time.monotonic()
-        if now - self.costs_read_at > COSTS_EVERY:
-            self.costs_read_at = now
+        """Every COSTS_EVERY s: estimate jobs with what the workers present measured (until
+        one has, with the registry's own figures)."""
+        if self.cost_reads.due():
             table = self.queue.costs()
             if table:
                 self.registry.use_costs(table)

@@ -2,11 +2,13 @@
 web processes (python wsgi.py with REGEN_BROKER) and two workers (python -m
 app.worker), clients on python-socketio. The tests share one cluster and run in
 file order: the last two take a worker and then Redis away."""
+import json
 import os
 import re
 import shutil
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -67,6 +69,12 @@ def worker_lines(cluster, pattern):
     return {w.name: re.findall(pattern, read_text(w.log)) for w in cluster.workers}
 
 
+def workers_present(url):
+    """The workers a web process's /healthz counts."""
+    with urllib.request.urlopen(url + "/healthz", timeout=10) as reply:
+        return json.load(reply)["jobs"]["workers"]
+
+
 def ran_on(cluster, job_id):
     return [name for name, found in worker_lines(cluster, rf"job {job_id} started").items() if found]
 
@@ -100,6 +108,7 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
         assert len(reply["samples"]) == 3 and sum(reply["sizes"]) == len(reply["images"])
     finally:
         client.close()
+    assert workers_present(cluster.webs[0].url) == 2
     queue = broker.SharedQueue(broker.connect(cluster.redis.url))
     costs = queue.costs()
     assert costs["complete:tiny"]["fixed"] > 0 and costs["complete:tiny-gray"]["per_candidate"] > 0
@@ -112,7 +121,7 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
             assert time.monotonic() < deadline, f"the web process never read the slow worker's costs: {ack}"
             client.end()
             time.sleep(0.5)
-        queue.withdraw_costs("slow")
+        queue.withdraw("slow")
         deadline = time.monotonic() + 3 * remote_jobs.COSTS_EVERY
         while "error" in (ack := client.submit(SHORT)):
             assert time.monotonic() < deadline, f"the web process kept the slow worker's costs: {ack}"
@@ -268,5 +277,12 @@ def test_a_redis_outage_says_unavailable_and_the_web_processes_recover(cluster):
         # at growing intervals), then runs as usual
         name, done = c.end(90)
         assert name == EVENTS["DONE"] and done["job"] == ack["job"]
+        # the worker left is counted again, with its figures (the killed one is not)
+        from app import worker  # noqa: PLC0415
+        from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
+        deadline = time.monotonic() + 3 * worker.PRESENCE_EVERY
+        while workers_present(cluster.webs[0].url) != 1 or not broker.SharedQueue(broker.connect(cluster.redis.url)).costs():
+            assert time.monotonic() < deadline, "the worker left never came back to the emptied queue"
+            time.sleep(0.5)
     finally:
         c.close()
