@@ -15,7 +15,9 @@ outlive a machine:
         --out bench/faces_kimg.png
 
 `--merge` adds a run's metrics.csv rows (column `face_fd_v1`) to the file, replacing rows of
-the same step, and writes it back; then both panels are drawn.
+the same step; `--add-model models/faces` records an exported model (its manifest's step,
+and the projection PSNR in its evaluation.json, from `training.evaluate`). Either writes
+the file back; then both panels are drawn.
 """
 import argparse
 import csv
@@ -34,6 +36,22 @@ def merge_metrics(lineage, csv_path, column=FD_COLUMN):
     merged.update(rows)
     lineage["fd"] = [[step, merged[step]] for step in sorted(merged)]
     return len(rows)
+
+
+def add_model(lineage, model_dir):
+    """Record the model in `model_dir` as exported at its training step, with the projection
+    PSNR of its evaluation.json (replacing a point of the same step). Returns the step."""
+    with open(f"{model_dir}/manifest.json") as f:
+        step = int(json.load(f)["training"]["steps"])
+    with open(f"{model_dir}/evaluation.json") as f:
+        projection = json.load(f).get("projection")
+    if not projection:
+        raise ValueError(f"{model_dir}/evaluation.json has no projection: run training.evaluate with --projection-faces")
+    points = [p for p in lineage.get("projection", []) if p[0] != step]
+    points.append([step, round(projection["psnr_median"], 3), round(projection["psnr_mean"], 3)])
+    lineage["projection"] = sorted(points)
+    lineage["exported"] = sorted(set(lineage.get("exported", [])) | {step})
+    return step
 
 
 def kimg(step, batch):
@@ -79,13 +97,17 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("lineage", help="the lineage JSON (see the module's docstring)")
     p.add_argument("--merge", action="append", default=[], help="a run's metrics.csv to add (repeatable)")
+    p.add_argument("--add-model", action="append", default=[], metavar="DIR",
+                   help="an exported, evaluated model to record (repeatable)")
     p.add_argument("--out", help="the PNG to draw")
     args = p.parse_args(argv)
     with open(args.lineage) as f:
         lineage = json.load(f)
     for path in args.merge:
         print(f"{path}: {merge_metrics(lineage, path)} rows")
-    if args.merge:
+    for path in args.add_model:
+        print(f"{path}: exported at step {add_model(lineage, path)}")
+    if args.merge or args.add_model:
         with open(args.lineage, "w") as f:
             json.dump(lineage, f, indent=1)
     if args.out:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rerun the benchmarks into bench/results/, then render BENCHMARKS.md.
 #   bash bench/run_all.sh [all|speed|faces|mnist]
-# Needs ../shared/datasets (or REGEN_DATA). "all" takes about an hour on 2 cores,
-# most of it the paper's settings (yeh) in the time-to-quality runs.
+# Needs ../shared/datasets (or REGEN_DATA). "all" takes about an hour on 2 cores;
+# YEH=1 adds the paper's settings to the time-to-quality runs (about 2 minutes a face).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
@@ -34,13 +34,21 @@ if [[ $PART == all || $PART == faces ]]; then
   python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center,half,eyes,mouth \
       --methods regen,telea,ns --limit "${FACE_LIMIT:-100}" --json "$OUT/quality_faces.json"
   python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center \
-      --methods regen-fast,yeh,telea --limit "${TTQ_LIMIT:-8}" --time-to-quality --json "$OUT/ttq_faces.json"
+      --methods regen-fast,telea --limit "${TTQ_LIMIT:-100}" --time-to-quality --json "$OUT/ttq_faces.json"
+  if [[ -n ${YEH:-} ]]; then   # the paper's settings beside the fast path: about 2 minutes a face
+    python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center \
+        --methods regen-fast,yeh,telea --limit "${YEH_LIMIT:-8}" --time-to-quality --json "$OUT/ttq_faces_yeh.json"
+  fi
 fi
 if [[ $PART == all || $PART == mnist ]]; then
   python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom,center \
       --methods regen,telea,ns --limit "$((LIMIT * 4))" --json "$OUT/quality_mnist.json"
   python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
-      --methods regen-fast,yeh,telea --limit "${TTQ_LIMIT_MNIST:-32}" --time-to-quality --json "$OUT/ttq_mnist.json"
+      --methods regen-fast,telea --limit "${TTQ_LIMIT:-100}" --time-to-quality --json "$OUT/ttq_mnist.json"
+  if [[ -n ${YEH:-} ]]; then
+    python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
+        --methods regen-fast,yeh,telea --limit "${YEH_LIMIT_MNIST:-32}" --time-to-quality --json "$OUT/ttq_mnist_yeh.json"
+  fi
 fi
 python -m bench.curves "$OUT"/ttq_*.json --out bench/time_to_quality.png
 python -m bench.report --notes bench/NOTES.md
