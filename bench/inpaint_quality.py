@@ -42,7 +42,7 @@ from app.engine.model import load_model  # noqa: E402
 from bench import curves  # noqa: E402
 from bench.data import DEFAULT_MASKS, load_images, make_mask  # noqa: E402
 from bench.metrics import psnr, scores  # noqa: E402
-from bench.output import command_line, write_json  # noqa: E402
+from bench.output import command_line, model_stamp, write_json  # noqa: E402
 
 # The paper's settings as re-implementations report them: the reference.
 YEH = dict(steps=1500, restarts=16, lam=0.003, lr=0.01, window=7, blend=False, **PLAIN_SEARCH)
@@ -221,8 +221,8 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(markdown_table(results))
-    write_json(args.json, {"model": args.model, "data": os.path.basename(args.data), "limit": args.limit,
-                           "seed": args.seed, "class": args.request, "results": results}, command)
+    write_json(args.json, {"model": args.model, "model_stamp": model_stamp(args.models_dir, args.model),
+                           "data": os.path.basename(args.data), "limit": args.limit, "seed": args.seed, "class": args.request, "results": results}, command)
     if args.save:
         np.savez_compressed(args.save, **{f"completions/{k}": v for k, v in completions.items()},
                             **{f"masks/{k}": v for k, v in masks.items()})

@@ -2,6 +2,7 @@
 written with the report as JSON (which `bench.report` turns into BENCHMARKS.md)."""
 import datetime
 import json
+import os
 import sys
 
 
@@ -15,3 +16,12 @@ def write_json(path, report, command):
     if path:
         with open(path, "w") as f:
             json.dump({**report, "command": command, "date": datetime.date.today().isoformat()}, f, indent=2)
+
+
+def model_stamp(models_dir, name):
+    """Which model a result is of: {"steps", "exported"} from models_dir/name's manifest
+    (its G's training steps and export time), so that a result left from an earlier
+    model can be told from one of the committed model."""
+    with open(os.path.join(models_dir, name, "manifest.json")) as f:
+        training = json.load(f).get("training", {})
+    return {"steps": training.get("steps"), "exported": training.get("exported")}

@@ -12,9 +12,11 @@ import os
 import sys
 
 from bench import curves, inpaint_quality, inpaint_speed
+from bench.output import model_stamp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
+MODELS = os.path.join(ROOT, "models")
 
 
 def load(name):
@@ -38,12 +40,30 @@ def section(title, report, body, module):
     return f"## {title}\n\nCommand: `{command}`  \nRun: {report.get('date', 'not recorded')}\n\n{body}\n"
 
 
+def model_line(report):
+    """Which model a quality result is of, and whether it is the committed one: a result
+    left from an earlier model says so (its figures do not describe today's)."""
+    ran = report.get("model_stamp")
+    if not ran:
+        return "Model: not recorded"
+    line = f"Model: step {ran['steps']}, exported {ran['exported']}"
+    try:
+        now = model_stamp(MODELS, report["model"])
+    except FileNotFoundError:
+        return line + " (no such model is committed now)"
+    if now != ran:
+        line += (f" (**an earlier model** than the committed one, step {now['steps']} exported "
+                 f"{now['exported']}: not rerun)")
+    return line
+
+
 def quality_sections():
     out = []
     for path in sorted(glob.glob(os.path.join(RESULTS, "quality_*.json"))):
         report = load(os.path.basename(path))
         title = f"Quality: {report['model']} on {report['data']} ({report.get('limit')} images)"
-        out.append(section(title, report, inpaint_quality.markdown_table(report["results"]), "bench.inpaint_quality"))
+        body = f"{model_line(report)}\n\n{inpaint_quality.markdown_table(report['results'])}"
+        out.append(section(title, report, body, "bench.inpaint_quality"))
     return out
 
 
@@ -53,7 +73,7 @@ def time_to_quality_sections():
     for path in sorted(glob.glob(os.path.join(RESULTS, "ttq_*.json"))):
         report = load(os.path.basename(path))
         title = f"Time to quality: {report['model']} on {report['data']} ({report.get('limit')} images)"
-        body = inpaint_quality.markdown_table(report["results"])
+        body = f"{model_line(report)}\n\n{inpaint_quality.markdown_table(report['results'])}"
         if "yeh" in report["results"] and "regen-fast" in report["results"]:
             for mask, yeh in report["results"]["yeh"].items():
                 fast = report["results"]["regen-fast"][mask]
