@@ -32,14 +32,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 log = logging.getLogger("app.worker")
-BEAT_EVERY = 1.0       # seconds between a running job's heartbeats; broker.HEARTBEAT_TTL is 3 of them
-PRESENCE_EVERY = 5.0   # seconds between the worker's own beats; broker.WORKER_TTL is 4 of them
+BEAT_EVERY = 1.0   # seconds between a running job's heartbeats; broker.HEARTBEAT_TTL is 3 of them
 
 
 class Beat:
-    """Call `beat()` every `every` seconds from a thread until stopped (a `with` block);
-    a beat that cannot reach Redis is skipped (whoever reads the beats tells an
-    outage from a death by its own clock)."""
+    """Call `beat()` at once and then every `every` seconds from a thread, for as long
+    as a `with` block runs; leaving it waits for a beat in flight to end. A beat that
+    cannot reach Redis is skipped: the next one may."""
 
     def __init__(self, beat, every, name):
         self.beat, self.every = beat, every
@@ -52,7 +51,7 @@ class Beat:
 
     def __exit__(self, *exc):
         self.done.set()
-        self.thread.join(timeout=5)
+        self.thread.join()
 
     def _beat(self):
         import redis
@@ -69,7 +68,6 @@ class Worker:
     """The models and the connections one worker process runs jobs with."""
 
     def __init__(self, broker_url, models_dir, name, registry=None):
-        import redis
         from flask_socketio import SocketIO
 
         from app.web import broker
@@ -83,32 +81,28 @@ class Worker:
         self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
         if self.registry.warm_up:   # before any job, so that no job's search slows the timings
             self.registry.calibrate_labs()
-        self.costs = self.registry.costs()
-        try:
-            self.beat()
-        except redis.RedisError as exc:
-            log.warning("the job queue is unreachable: %s", exc)
+        self.costs = self.registry.costs()   # sent with every beat (`presence`)
         self.max_bytes = min(Config.MAX_IMAGE_BYTES, Config.MAX_SOCKET_BYTES)
         self.max_pixels = Config.MAX_IMAGE_PIXELS
 
     def beat(self):
         """The worker is present, with what its searches cost (measured at start-up): the
         web processes count it and estimate (refuse or admit) jobs by its figures. Sent
-        again every beat, so that a Redis that lost its data has them back within one."""
-        if self.costs:
-            self.queue.publish_costs(self.name, self.costs)
-        else:
-            self.queue.worker_beat(self.name)
+        with every beat, so that a Redis that lost its data has them back within one."""
+        self.queue.worker_beat(self.name, self.costs)
 
     @contextlib.contextmanager
     def presence(self):
-        """The worker's beat, for as long as the `with` block runs (a whole Celery
-        worker's life); on leaving, it withdraws from the queue with its figures."""
-        with Beat(self.beat, PRESENCE_EVERY, f"presence-{self.name}"):
-            try:
+        """The worker's beat, from its first before any job for as long as the `with`
+        block runs (a whole Celery worker's life); on leaving, the beat stops and then
+        the worker withdraws from the queue with its figures (in that order: a late
+        beat would bring it back)."""
+        from app.web import broker
+        try:
+            with Beat(self.beat, broker.WORKER_BEAT_EVERY, f"presence-{self.name}"):
                 yield self
-            finally:
-                self.withdraw()
+        finally:
+            self.withdraw()
 
     def withdraw(self):
         import redis

@@ -213,6 +213,7 @@ def main(argv=None):
     except ValueError as exc:
         p.error(str(exc))
     try:
+        stamp = model_stamp(args.models_dir, args.model)   # before the run: the model it loads
         results, completions, masks = run_benchmark(args.model, args.data, args.masks.split(","),
                                                     methods + list(swept), args.limit, args.seed,
                                                     args.models_dir, time_to_quality=args.time_to_quality,
@@ -221,7 +222,7 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(markdown_table(results))
-    write_json(args.json, {"model": args.model, "model_stamp": model_stamp(args.models_dir, args.model),
+    write_json(args.json, {"model": args.model, "model_stamp": stamp,
                            "data": os.path.basename(args.data), "limit": args.limit, "seed": args.seed, "class": args.request, "results": results}, command)
     if args.save:
         np.savez_compressed(args.save, **{f"completions/{k}": v for k, v in completions.items()},

@@ -19,9 +19,12 @@ def write_json(path, report, command):
 
 
 def model_stamp(models_dir, name):
-    """Which model a result is of: {"steps", "exported"} from models_dir/name's manifest
-    (its G's training steps and export time), so that a result left from an earlier
-    model can be told from one of the committed model."""
+    """Which model a result is of, read from models_dir/name's manifest: its G's training
+    steps and export time, its encoder's export time (None without one) and its second
+    stage's steps, so that a result left from another model can be told from one of the
+    committed model."""
     with open(os.path.join(models_dir, name, "manifest.json")) as f:
-        training = json.load(f).get("training", {})
-    return {"steps": training.get("steps"), "exported": training.get("exported")}
+        manifest = json.load(f)
+    training, encoder = manifest.get("training", {}), manifest.get("encoder") or {}
+    return {"steps": training.get("steps"), "exported": training.get("exported"),
+            "encoder_exported": encoder.get("exported"), "refine_steps": manifest.get("refine_steps", 0)}

@@ -2,18 +2,19 @@
 # Export a face training run as models/faces and redo everything that depends on the
 # model: its encoder (retrained against the new G), its evaluation (FD on three seeds,
 # projection PSNR on seed 0), the kimg curve, the face benchmarks and BENCHMARKS.md.
-#   bash bench/release_faces.sh RUN_DIR [best|checkpoint]
+#   bash bench/release_faces.sh RUN_DIR [best|last]      # which checkpoint (default best)
 # About 50 minutes on 2 cores. Stop training first: the benchmarks time the fast path.
 # REFINE_STEPS (default 25) is the second search stage written into the manifest; to
 # re-choose it, compare with `bench.inpaint_quality ... --sweep refine_steps=0`.
 set -euo pipefail
+RUN=$(realpath "${1:?usage: bash bench/release_faces.sh RUN_DIR [best|last]}")
+CHECKPOINT=${2:-best}
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
-RUN=${1:?usage: bash bench/release_faces.sh RUN_DIR [best|checkpoint]}
-CHECKPOINT=${2:-best}
 OUT=bench/results
 OLD=$(mktemp -d)
 trap 'rm -rf "$OLD"' EXIT
+trap 'echo "release_faces: failed; models/faces may be half replaced: git checkout models/faces restores it" >&2' ERR
 cp -r models/faces "$OLD/faces"    # the new encoder starts from the old one
 TITLE=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["title"])' models/faces/manifest.json)
 
@@ -24,9 +25,12 @@ python -m training.export "$OLD/encoder" --name faces
 python -m training.shrink models/faces --roles encoder
 
 for seed in 1 2 0; do   # seed 0 last: its evaluation.json (with the projection) stays with the model
-  projection="--projection-faces 0"
-  [[ $seed == 0 ]] && projection="--projection-faces 64 --projection-restarts 4 --projection-steps 200"
-  python -m training.evaluate models/faces --seed $seed $projection > /dev/null
+  if [[ $seed == 0 ]]; then
+    projection=(--projection-faces 64 --projection-restarts 4 --projection-steps 200)
+  else
+    projection=(--projection-faces 0)
+  fi
+  python -m training.evaluate models/faces --seed "$seed" "${projection[@]}" > /dev/null
   cp models/faces/evaluation.json "$OUT/faces_evaluation_seed$seed.json"
 done
 python -m bench.kimg_curve "$OUT/faces_lineage.json" --merge "$RUN/metrics.csv" --add-model models/faces \

@@ -42,19 +42,25 @@ def section(title, report, body, module):
 
 def model_line(report):
     """Which model a quality result is of, and whether it is the committed one: a result
-    left from an earlier model says so (its figures do not describe today's)."""
+    left from another model (a G, an encoder or a second stage since replaced) says so,
+    since its figures do not describe today's."""
     ran = report.get("model_stamp")
     if not ran:
         return "Model: not recorded"
-    line = f"Model: step {ran['steps']}, exported {ran['exported']}"
+    line = f"Model: {describe_stamp(ran)}"
     try:
         now = model_stamp(MODELS, report["model"])
     except FileNotFoundError:
         return line + " (no such model is committed now)"
     if now != ran:
-        line += (f" (**an earlier model** than the committed one, step {now['steps']} exported "
-                 f"{now['exported']}: not rerun)")
+        line += f" (**another model** than the committed one, {describe_stamp(now)}: not rerun)"
     return line
+
+
+def describe_stamp(stamp):
+    encoder = f"encoder exported {stamp['encoder_exported']}" if stamp.get("encoder_exported") else "no encoder"
+    return (f"G at step {stamp['steps']}, exported {stamp['exported']}; {encoder}; "
+            f"second stage {stamp.get('refine_steps', 0)} steps")
 
 
 def quality_sections():

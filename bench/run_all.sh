@@ -3,6 +3,8 @@
 #   bash bench/run_all.sh [all|speed|faces|mnist]
 # Needs ../shared/datasets (or REGEN_DATA). "all" takes about an hour on 2 cores;
 # YEH=1 adds the paper's settings to the time-to-quality runs (about 2 minutes a face).
+# Image counts: LIMIT (MNIST quality: 4x), FACE_LIMIT (100), TTQ_LIMIT (the fast path's
+# time to quality, faces and digits: 100), YEH_LIMIT (8) and YEH_LIMIT_MNIST (32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
@@ -35,7 +37,7 @@ if [[ $PART == all || $PART == faces ]]; then
       --methods regen,telea,ns --limit "${FACE_LIMIT:-100}" --json "$OUT/quality_faces.json"
   python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center \
       --methods regen-fast,telea --limit "${TTQ_LIMIT:-100}" --time-to-quality --json "$OUT/ttq_faces.json"
-  if [[ -n ${YEH:-} ]]; then   # the paper's settings beside the fast path: about 2 minutes a face
+  if [[ ${YEH:-0} == 1 ]]; then   # the paper's settings beside the fast path: about 2 minutes a face
     python -m bench.inpaint_quality --model faces --data "$DATA/faces64_val.npz" --masks center \
         --methods regen-fast,yeh,telea --limit "${YEH_LIMIT:-8}" --time-to-quality --json "$OUT/ttq_faces_yeh.json"
   fi
@@ -45,7 +47,7 @@ if [[ $PART == all || $PART == mnist ]]; then
       --methods regen,telea,ns --limit "$((LIMIT * 4))" --json "$OUT/quality_mnist.json"
   python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
       --methods regen-fast,telea --limit "${TTQ_LIMIT:-100}" --time-to-quality --json "$OUT/ttq_mnist.json"
-  if [[ -n ${YEH:-} ]]; then
+  if [[ ${YEH:-0} == 1 ]]; then
     python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
         --methods regen-fast,yeh,telea --limit "${YEH_LIMIT_MNIST:-32}" --time-to-quality --json "$OUT/ttq_mnist_yeh.json"
   fi

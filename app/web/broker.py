@@ -40,7 +40,8 @@ DELIVERED_TTL = 60         # seconds a final stays once its web process has sent
 HEARTBEAT_TTL = 3.0        # a running job whose worker has not beaten for this long is lost
 OUTAGE_GRACE = 3.0         # seconds Redis may be unreachable before a job is given up (web process and worker)
 WEB_TTL = 10.0             # a web process silent for this long has gone
-WORKER_TTL = 20.0          # a worker silent for this long has gone (it beats every few seconds, busy or idle)
+WORKER_BEAT_EVERY = 5.0    # seconds between a worker's presence beats, busy or idle
+WORKER_TTL = 4 * WORKER_BEAT_EVERY   # a worker silent for this long has gone
 CONNECT_TIMEOUT = 2.0      # seconds: a queue that does not answer is "unavailable", never a hang
 VISIBILITY_TIMEOUT = 300  # seconds before Celery hands an unacknowledged job id out again
 CELERY_QUEUE = "regen"     # the Celery queue job ids travel on
@@ -181,10 +182,12 @@ end
 return swept
 """
 
-# KEYS: workers; ARGV: name. A worker's presence beat, timed by Redis's clock.
+# KEYS: workers, costs; ARGV: name, its costs (JSON; '' = none). A worker's presence beat,
+# timed by Redis's clock, with its figures in the same step (never present without them).
 _WORKER_BEAT = """
 local now = redis.call('TIME')
 redis.call('ZADD', KEYS[1], now[1] + now[2] / 1e6, ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 """
 
 # KEYS: workers, costs; ARGV: ttl. Drop the workers silent for ttl seconds and their costs
@@ -372,14 +375,10 @@ class SharedQueue:
     def web_heartbeat(self, name):
         self.redis.set(web_key(name), "1", px=int(WEB_TTL * 1000))
 
-    def worker_beat(self, worker):
-        """A worker is present (it beats every few seconds for as long as it runs)."""
-        self._worker_beat(keys=[WORKERS], args=[worker])
-
-    def publish_costs(self, worker, table):
-        """Record what a present worker measured: {key: {field: seconds}} (`Registry.costs`)."""
-        self.worker_beat(worker)    # first: a costs entry with no present worker is dropped
-        self.redis.hset(COSTS, worker, json.dumps(table))
+    def worker_beat(self, worker, costs=None):
+        """A worker is present (it beats every few seconds for as long as it runs), with
+        what it measured, if given: {key: {field: seconds}} (`Registry.costs`)."""
+        self._worker_beat(keys=[WORKERS, COSTS], args=[worker, json.dumps(costs) if costs else ""])
 
     def withdraw(self, worker):
         """A worker that stops leaves, its figures with it (one that is killed is dropped
@@ -402,13 +401,12 @@ class SharedQueue:
             present[name.decode()] = table if isinstance(table, dict) else {}
         return present
 
-    def costs(self, workers=None):
-        """{key: {field: seconds}}: the figures of the workers present (`workers()`, or
-        the `workers` given), each field the largest any of them measured, so that no
-        job is admitted on a faster worker's times than the one that may run it.
-        Malformed entries are skipped."""
+    def costs(self):
+        """{key: {field: seconds}}: the figures of the workers present (`workers()`), each
+        field the largest any of them measured, so that no job is admitted on a faster
+        worker's times than the one that may run it. Malformed entries are skipped."""
         merged = {}
-        for table in (self.workers() if workers is None else workers).values():
+        for table in self.workers().values():
             for key, fields in table.items():
                 if not isinstance(fields, dict):
                     continue

@@ -49,16 +49,16 @@ def test_the_kimg_curve_merges_a_runs_rows_by_step_and_draws_both_panels(tmp_pat
 
 def test_an_exported_model_is_recorded_at_its_step_with_its_projection(tmp_path):
     lineage = tmp_path / "lineage.json"
-    lineage.write_text(json.dumps({"batch": 64, "fd": [[300, 0.3]], "projection": [[100, 20.0, 19.5], [300, 21.0, 20.5]],
-                                   "exported": [100, 300]}))
+    lineage.write_text(json.dumps({"batch": 64, "fd": [[300, 0.3]], "projection": [[100, 20.0, 19.5], [400, 21.0, 20.5]],
+                                   "exported": [100]}))
     model = tmp_path / "faces"
     model.mkdir()
-    (model / "manifest.json").write_text(json.dumps({"training": {"steps": 300}}))
+    (model / "manifest.json").write_text(json.dumps({"training": {"steps": 400}}))
     (model / "evaluation.json").write_text(json.dumps({"projection": {"psnr_median": 22.12345, "psnr_mean": 21.5}}))
     assert kimg_curve.main([str(lineage), "--add-model", str(model)]) == 0
     recorded = json.loads(lineage.read_text())
-    assert recorded["projection"] == [[100, 20.0, 19.5], [300, 22.123, 21.5]], "re-evaluated: the step's point is replaced"
-    assert recorded["exported"] == [100, 300]
+    assert recorded["projection"] == [[100, 20.0, 19.5], [400, 22.123, 21.5]], "re-evaluated: the step's point is replaced"
+    assert recorded["exported"] == [100, 400]
     (model / "evaluation.json").write_text(json.dumps({"memorisation": {}}))
     with pytest.raises(ValueError, match="projection"):
         kimg_curve.main([str(lineage), "--add-model", str(model)])

@@ -8,7 +8,10 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "MODELS", str(tmp_path / "models"))
     (tmp_path / "models" / "faces").mkdir(parents=True)
     (tmp_path / "models" / "faces" / "manifest.json").write_text(json.dumps(
-        {"training": {"steps": 900, "exported": "2026-01-02T10:00:00+00:00"}}))
+        {"training": {"steps": 900, "exported": "2026-01-02T10:00:00+00:00"},
+         "encoder": {"exported": "2026-01-02T11:00:00+00:00"}, "refine_steps": 25}))
+    today = {"steps": 900, "exported": "2026-01-02T10:00:00+00:00", "encoder_exported": "2026-01-02T11:00:00+00:00",
+             "refine_steps": 25}
     (tmp_path / "speed.json").write_text(json.dumps({
         "model": "faces", "machine": {"cores": 2, "cpu": "Test CPU", "gpu": "none", "tensorflow": "2.x"},
         "matmul_gflops": 190.0, "gflop_per_sample_iteration": 1.5, "limit_sample_it_per_s": 126.7,
@@ -16,7 +19,7 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
         "first_progress_s": 0.05, "command": "python -m bench.inpaint_speed --model faces", "date": "2026-01-02"}))
     (tmp_path / "quality_faces.json").write_text(json.dumps({
         "model": "faces", "data": "faces64_val.npz", "limit": 4, "command": "python -m bench.inpaint_quality x",
-        "model_stamp": {"steps": 900, "exported": "2026-01-02T10:00:00+00:00"},
+        "model_stamp": today,
         "results": {"regen": {"center": {"psnr": 25.0, "psnr_hole": 20.0, "ssim": 0.9, "l1_hole": 0.05,
                                          "seconds": 3.0}}}}))
     fast = {"psnr": 25.0, "psnr_hole": 21.0, "ssim": 0.9, "l1_hole": 0.05, "seconds": 1.5,
@@ -24,7 +27,7 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     yeh = {"psnr": 24.0, "psnr_hole": 19.8, "ssim": 0.9, "l1_hole": 0.06, "seconds": 49.5}
     (tmp_path / "ttq_faces.json").write_text(json.dumps({
         "model": "faces", "data": "faces64_val.npz", "limit": 3, "command": "python -m bench.inpaint_quality y",
-        "model_stamp": {"steps": 500, "exported": "2026-01-01T10:00:00+00:00"},
+        "model_stamp": {**today, "encoder_exported": "2026-01-01T11:00:00+00:00"},   # the encoder since retrained
         "results": {"regen-fast": {"center": fast}, "yeh": {"center": yeh}}}))
     (tmp_path / "latency.json").write_text(json.dumps({
         "mode": "eventlet", "restarts": 16, "ping_ms": {"p50": 2.0, "p95": 5.0, "n": 100},
@@ -51,9 +54,12 @@ def test_report_renders_every_table(tmp_path, monkeypatch):
     assert "regen-fast 21.00 dB in 1.50 s, yeh 19.80 dB in 49.5 s: 33.0x less time" in text
     assert "reaches yeh's final 19.80 dB after 0.50 s, 99x sooner than yeh ends" in text
     assert "bench/time_to_quality.png" in text
-    assert "Model: step 900, exported 2026-01-02T10:00:00+00:00\n" in text, "the committed model's result"
-    assert ("Model: step 500, exported 2026-01-01T10:00:00+00:00 (**an earlier model** than the committed one, "
-            "step 900") in text, "a result left from an earlier model says so"
+    now = ("G at step 900, exported 2026-01-02T10:00:00+00:00; encoder exported 2026-01-02T11:00:00+00:00; "
+           "second stage 25 steps")
+    assert f"Model: {now}\n" in text, "the committed model's result"
+    assert ("Model: G at step 900, exported 2026-01-02T10:00:00+00:00; encoder exported 2026-01-01T11:00:00+00:00; "
+            f"second stage 25 steps (**another model** than the committed one, {now}: not rerun)") in text, \
+        "a result left from another encoder says so"
     assert text.rstrip().endswith("something")
 
 

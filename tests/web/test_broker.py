@@ -123,15 +123,15 @@ def test_payloads_keep_their_bytes():
 
 def test_jobs_are_estimated_with_the_slowest_workers_costs(queue):
     assert queue.costs() == {}
-    queue.publish_costs("fast", {"complete:faces": {"fixed": 0.004, "per_candidate": 0.002},
+    queue.worker_beat("fast", {"complete:faces": {"fixed": 0.004, "per_candidate": 0.002},
                                  "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}})
-    queue.publish_costs("slow", {"complete:faces": {"fixed": 0.009, "per_candidate": 0.001}})
+    queue.worker_beat("slow", {"complete:faces": {"fixed": 0.009, "per_candidate": 0.001}})
     for name, text in {"broken": "not json", "list": "[1, 2]", "shapes": '{"complete:faces": 3, "x": {"fixed": "slow"}}'}.items():
         queue.worker_beat(name)
         queue.redis.hset(broker.COSTS, name, text)
     assert queue.costs() == {"complete:faces": {"fixed": 0.009, "per_candidate": 0.002},
                              "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}}
-    queue.publish_costs("slow", {"complete:faces": {"fixed": 0.001, "per_candidate": 0.001}})
+    queue.worker_beat("slow", {"complete:faces": {"fixed": 0.001, "per_candidate": 0.001}})
     assert queue.costs()["complete:faces"]["fixed"] == 0.004, "a worker's new figures replace its old ones"
     queue.withdraw("fast")
     assert queue.costs()["complete:faces"] == {"fixed": 0.001, "per_candidate": 0.001}
@@ -139,8 +139,8 @@ def test_jobs_are_estimated_with_the_slowest_workers_costs(queue):
 
 
 def test_a_silent_worker_and_its_costs_drop_out(queue):
-    queue.publish_costs("killed", {"complete:faces": {"fixed": 5.0, "per_candidate": 1.0}})
-    queue.publish_costs("alive", {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}})
+    queue.worker_beat("killed", {"complete:faces": {"fixed": 5.0, "per_candidate": 1.0}})
+    queue.worker_beat("alive", {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}})
     queue.worker_beat("idle")
     queue.redis.hset(broker.COSTS, "never-beat", '{"complete:faces": {"fixed": 9.0}}')
     assert set(queue.workers()) == {"killed", "alive", "idle"}
@@ -151,5 +151,3 @@ def test_a_silent_worker_and_its_costs_drop_out(queue):
     assert queue.workers() == {"alive": {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}}, "idle": {}}
     assert queue.costs() == {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}}
     assert set(queue.redis.hkeys(broker.COSTS)) == {b"alive"}, "the gone worker's figures are deleted, not kept"
-
-

@@ -113,7 +113,7 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
     costs = queue.costs()
     assert costs["complete:tiny"]["fixed"] > 0 and costs["complete:tiny-gray"]["per_candidate"] > 0
     # a (made-up) slow worker's figures: a 40-step search would now take minutes, so it is refused
-    queue.publish_costs("slow", {"complete:tiny": {"fixed": 5.0, "per_candidate": 1.0}})
+    queue.worker_beat("slow", {"complete:tiny": {"fixed": 5.0, "per_candidate": 1.0}})
     client = Client(cluster.webs[0].url)
     try:
         deadline = time.monotonic() + 3 * remote_jobs.COSTS_EVERY
@@ -250,6 +250,15 @@ def test_a_killed_worker_ends_its_job_with_worker_lost_and_the_other_goes_on(clu
         assert ran_on(cluster, again["job"]) == [w.name for w in cluster.workers if w is not victim]
         assert not any(worker_lines(cluster, rf"job {ack['job']} (done|cancelled)").values()), \
             "the lost job was not run again"
+        # the killed worker, silent since, drops out of the count and the estimates
+        from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
+        queue = broker.SharedQueue(broker.connect(cluster.redis.url))
+        deadline = killed + broker.WORKER_TTL + 2 * broker.WORKER_BEAT_EVERY
+        while workers_present(cluster.webs[0].url) != 1:
+            assert time.monotonic() < deadline, "the killed worker is still counted"
+            time.sleep(0.5)
+        assert list(queue.workers()) == [w.name for w in cluster.workers if w is not victim]
+        assert time.monotonic() - killed > broker.WORKER_TTL - broker.WORKER_BEAT_EVERY, "not before it fell silent"
     finally:
         c.close()
 
@@ -277,10 +286,9 @@ def test_a_redis_outage_says_unavailable_and_the_web_processes_recover(cluster):
         # at growing intervals), then runs as usual
         name, done = c.end(90)
         assert name == EVENTS["DONE"] and done["job"] == ack["job"]
-        # the worker left is counted again, with its figures (the killed one is not)
-        from app import worker  # noqa: PLC0415
+        # the worker left is counted again, with its figures, once it has beaten into the emptied Redis
         from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
-        deadline = time.monotonic() + 3 * worker.PRESENCE_EVERY
+        deadline = time.monotonic() + 3 * broker.WORKER_BEAT_EVERY
         while workers_present(cluster.webs[0].url) != 1 or not broker.SharedQueue(broker.connect(cluster.redis.url)).costs():
             assert time.monotonic() < deadline, "the worker left never came back to the emptied queue"
             time.sleep(0.5)
