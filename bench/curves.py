@@ -66,12 +66,19 @@ def draw_panel(ax, title, results, mask):
     ax.legend(fontsize=7)
 
 
+def model_name(report):
+    """The model and the step of its G (`bench.output.model_stamp`), so that panels of
+    different models (a reference run kept from an earlier one) are told apart."""
+    steps = (report.get("model_stamp") or {}).get("steps")
+    return report["model"] if steps is None else f"{report['model']} (G at step {steps:,})"
+
+
 def plot(reports, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(f"{r['model']}, {mask} ({r.get('limit')} images)", r["results"], mask)
+    panels = [(f"{model_name(r)}, {mask} ({r.get('limit')} images)", r["results"], mask)
               for r in reports for mask in next(iter(r["results"].values()))]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
     for ax, panel in zip(axes[0], panels):
