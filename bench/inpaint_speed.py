@@ -28,7 +28,7 @@ from app.engine.completion import Completer  # noqa: E402
 from app.engine.params import CompletionParams  # noqa: E402
 from app.engine.masks import preset_mask  # noqa: E402
 from app.engine.model import load_model  # noqa: E402
-from bench.output import command_line, write_json  # noqa: E402
+from bench.output import command_line, model_stamp, write_json  # noqa: E402
 
 
 def matmul_gflops(n=2048, repeats=10):
@@ -200,7 +200,7 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(markdown_table(report))
-    write_json(args.json, report, command)
+    write_json(args.json, {**report, "model_stamp": model_stamp(args.models_dir, args.model)}, command)
     return 0
 
 

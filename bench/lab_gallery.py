@@ -3,14 +3,14 @@
     python -m bench.lab_gallery --out docs/lab [--steps 150] [--json bench/results/lab_style.json]
 
 Every picture used ships with Regen or is generated here:
-- content: models/faces/samples/000.png and 001.png (faces G's own samples), and
-  models/mnist/samples/003.png (mnist G's);
+- content: models/faces/samples/000.png and 001.png and models/mnist/samples/003.png
+  (the gallery's held-out real images, never trained on);
 - style: models/mnist/grid.png and models/faces/grid.png (the models' sample grids),
   and a DeepDream of models/faces/grid.png made by this script (d:faces, conv2).
 
 Style transfer runs each (content, style) pair on each feature choice and scores every
 result in the same fixed spaces: the style distance, the relative Gram distance to the
-style image in the random network's layers (r1-r4) and in the faces D's (conv1-conv3),
+style image in the random network's layers (r1-r4) and in the faces D's (its conv layers),
 each the mean over layers (two of the arms minimise exactly one of these, so each is
 also read in the other's space); the colour distance, the mean over
 channels of the 1-Wasserstein distance between the result's and the style's pixel

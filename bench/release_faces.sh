@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Export a face training run as models/faces and redo everything that depends on the
 # model: its encoder (retrained against the new G), its evaluation (FD on three seeds,
-# projection PSNR on seed 0), the kimg curve, the face benchmarks and BENCHMARKS.md.
+# projection PSNR on seed 0), the kimg curve, the face benchmarks, BENCHMARKS.md and
+# the Lab's pictures (docs/lab).
 #   bash bench/release_faces.sh RUN_DIR [best|last]      # which checkpoint (default best)
 # About 50 minutes on 2 cores. Stop training first: the benchmarks time the fast path.
 # REFINE_STEPS (default 25) is the second search stage written into the manifest; to
@@ -36,3 +37,6 @@ done
 python -m bench.kimg_curve "$OUT/faces_lineage.json" --merge "$RUN/metrics.csv" --add-model models/faces \
     --out bench/faces_kimg.png
 bash bench/run_all.sh faces
+# the Lab's pictures of this model (README, "The Lab"): its D's DeepDreams and style transfer, and a morph
+python -m bench.lab_gallery --out docs/lab --json "$OUT/lab_style.json"
+python -m app.engine.latent morph --model faces --seed-a 3 --seed-b 8 --frames 12 --out docs/lab/morph_faces.gif

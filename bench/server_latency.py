@@ -21,7 +21,7 @@ import numpy as np
 from app.engine import manifest as model_format
 from app.web.protocol import EVENTS
 from bench.server import InOrderClient, job_payload, running_server
-from bench.output import command_line, write_json
+from bench.output import command_line, model_stamp, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -105,7 +105,7 @@ def main(argv=None):
     size = model_format.read(os.path.join(args.models_dir or os.path.join(ROOT, "models"), args.model)).image_shape[0]
     report = run(args.model, size, args.restarts, args.pings, args.mode, models_dir=args.models_dir)
     print(json.dumps(report, indent=2))
-    write_json(args.json, report, command)
+    write_json(args.json, {**report, "model_stamp": model_stamp(args.models_dir or os.path.join(ROOT, "models"), args.model)}, command)
     return 0
 
 

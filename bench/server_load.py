@@ -31,7 +31,7 @@ import numpy as np
 from app.engine import manifest as model_format
 from app.web.protocol import ERROR_CODES, EVENTS
 from bench.server import InOrderClient, disconnect_all, job_payload, running_server
-from bench.output import command_line, write_json
+from bench.output import command_line, model_stamp, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # N clients on one loopback address stand for N users: lift the per-address limits
@@ -189,7 +189,7 @@ def main(argv=None):
     report = run_load(args.models_dir, args.model, size, args.clients, args.steps, args.restarts, mode=args.mode,
                       broker=args.broker, webs=args.webs, workers=args.workers)
     print(json.dumps(report, indent=2))
-    write_json(args.json, report, command)
+    write_json(args.json, {**report, "model": args.model, "model_stamp": model_stamp(args.models_dir, args.model)}, command)
     return 0 if report["hangs"] == report["lost"] == 0 and not report["crashed"] else 1
 
 

@@ -150,7 +150,12 @@ def main(argv=None):
     p.add_argument("--out", default=DEFAULT_PATH)
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--force", action="store_true", help="replace an existing file at --out")
     args = p.parse_args(argv)
+    if os.path.exists(args.out) and not args.force:
+        p.error(f"{args.out} exists: every face_fd_v{VERSION} figure was computed with it. For a new network "
+                f"raise VERSION in training/face_features.py (figures of two versions do not compare), "
+                f"or pass --out elsewhere, or --force")
     _, loss = train_features(args.out, args.data_dir, args.steps)
     print(f"face features v{VERSION}: contrastive loss {loss:.4f}; weights in {args.out}")
     return 0

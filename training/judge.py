@@ -75,7 +75,11 @@ def main(argv=None):
     p.add_argument("--out", default=DEFAULT_PATH)
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--force", action="store_true", help="replace an existing file at --out")
     args = p.parse_args(argv)
+    if os.path.exists(args.out) and not args.force:
+        p.error(f"{args.out} exists: every judge figure in BENCHMARKS.md was scored with it; pass --out "
+                f"elsewhere, or --force to replace it (and rerun those benchmarks)")
     _, accuracy = train_judge(args.out, args.data_dir, args.epochs)
     print(f"judge test accuracy {accuracy:.4f}; weights in {args.out}")
     return 0

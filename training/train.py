@@ -4,7 +4,8 @@
         --arch dcgan|capsule|wgan-gp|acgan|infogan [--d conv|capsule] --steps N --out runs/NAME [--resume]
 
 `--steps` is the total step count: with `--resume` the run carries on from its
-last checkpoint until it reaches N. `--init-from models/NAME` starts a new run
+last checkpoint until it reaches N (a run already there is refused, as is an
+`--init-from` whose model has N steps or more). `--init-from models/NAME` starts a new run
 from an exported model's weights (see `training.warm_start`), counting on from
 the steps that model had; use it when the original run's folder is gone, or with
 `--d-filters`/`--dropout`/`--class-entropy` to train that G against a new D. `--precision bfloat16`
@@ -240,6 +241,10 @@ def train(args):
         gan, step = prepare_run(args, ds)
     finally:
         keras.mixed_precision.set_global_policy("float32")   # nets built later (export, tests) are float32
+    if step >= args.steps:
+        raise ValueError(f"nothing to train: the run starts at step {step} ("
+                         f"{'its checkpoint' if args.resume else 'the steps of ' + args.init_from}) and --steps "
+                         f"is the total to reach ({args.steps}): pass --steps above {step}")
     # A resumed run gets a fresh stream of randomness rather than replaying the first steps.
     keras.utils.set_random_seed(args.seed + step)
     z_fixed = fixed_latents(gan, args.out)

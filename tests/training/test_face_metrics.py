@@ -1,5 +1,6 @@
 """The face metrics of training.evaluate: the Fréchet distance, the committed
 feature network, and projection PSNR."""
+import importlib
 import os
 
 import numpy as np
@@ -107,3 +108,13 @@ def test_a_face_run_keeps_its_lowest_fd_step_and_exports_it(tmp_path, monkeypatc
         json.dump({**stale, "step": 50}, f)
     assert train.main([*run, "--steps", "6", "--resume"]) == 0
     assert checkpoint.read_state_json(str(out), checkpoint.BEST_DIR)["step"] == 6
+
+
+@pytest.mark.parametrize("module", ["training.face_features", "training.judge"])
+def test_retraining_a_committed_reference_network_needs_a_new_place_or_force(module, capsys):
+    """Every FD or judge figure was computed with the committed network: a retrain that
+    silently replaced it would make them all incomparable."""
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2 and "exists" in capsys.readouterr().err

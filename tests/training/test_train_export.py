@@ -41,6 +41,7 @@ def test_resume_continues_the_step_count(tmp_path):
     assert checkpoint.read_state(str(out)).step == 2
     assert run_train(folder, out, 2) == 2, "refuses to overwrite a run without --resume"
     assert run_train(folder, out, 4, "--resume") == 0
+    assert run_train(folder, out, 4, "--resume") == 2, "--steps is the total: a run at 4 has nothing to train"
     step, cfg, args, _ = checkpoint.read_state(str(out))
     assert step == 4 and cfg.latent_dim == 8 and args["dataset"].startswith("folder:")
     rows = (out / "log.csv").read_text().strip().splitlines()
