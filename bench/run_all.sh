@@ -3,15 +3,15 @@
 #   bash bench/run_all.sh [all|speed|faces|mnist]
 # Needs ../shared/datasets (or REGEN_DATA). "all" takes about an hour on 2 cores;
 # YEH=1 adds the paper's settings to the time-to-quality runs (about 2 minutes a face).
-# Image counts: LIMIT (MNIST quality: 4x), FACE_LIMIT (100), TTQ_LIMIT (the fast path's
-# time to quality, faces and digits: 100), YEH_LIMIT (8) and YEH_LIMIT_MNIST (32).
+# Image counts: FACE_LIMIT (100), MNIST_LIMIT (128: the judge's accuracy needs many),
+# TTQ_LIMIT (the fast path's time to quality, faces and digits: 100), YEH_LIMIT (8)
+# and YEH_LIMIT_MNIST (32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
 DATA=${REGEN_DATA:-../shared/datasets}
 OUT=bench/results
 mkdir -p "$OUT"
-LIMIT=${LIMIT:-16}   # MNIST quality uses 4x as many (judge accuracy needs them); face quality FACE_LIMIT (100)
 PART=${1:-all}
 
 if [[ $PART == all || $PART == speed ]]; then
@@ -19,7 +19,7 @@ if [[ $PART == all || $PART == speed ]]; then
   python -m bench.server_latency --model faces --restarts 16 --json "$OUT/latency.json"
   for mode in eventlet threading; do
     python -m bench.server_load --model faces --clients 20 --mode $mode --json "$OUT/load_$mode.json"
-    python -m bench.socket_stall --mode $mode --json "$OUT/socket_stall_$mode.json"
+    python -m bench.socket_stall --mode $mode --repeats 5 --json "$OUT/socket_stall_$mode.json"
   done
   if command -v redis-server >/dev/null; then   # the distributed mode: a throwaway redis-server, 2 web processes
     faces_only=$(mktemp -d) && ln -s "$PWD/models/faces" "$faces_only/faces"
@@ -43,8 +43,8 @@ if [[ $PART == all || $PART == faces ]]; then
   fi
 fi
 if [[ $PART == all || $PART == mnist ]]; then
-  python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom,center \
-      --methods regen,telea,ns --limit "$((LIMIT * 4))" --json "$OUT/quality_mnist.json"
+  python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
+      --methods regen,telea,ns --limit "${MNIST_LIMIT:-128}" --json "$OUT/quality_mnist.json"
   python -m bench.inpaint_quality --model mnist --data "$DATA/mnist.npz" --masks bottom \
       --methods regen-fast,telea --limit "${TTQ_LIMIT:-100}" --time-to-quality --json "$OUT/ttq_mnist.json"
   if [[ ${YEH:-0} == 1 ]]; then

@@ -1,7 +1,7 @@
 """Socket.IO handlers: admit, validate (off the loop), then hand over to the job manager.
 
-Every job request (`complete`, and the Lab's `dream` and `style`: one handler per
-kind in `app.web.tasks.TASKS`) is acknowledged: the callback gets {job, position}
+Every job request (`complete`, the Lab's `dream` and `style`, the latent lab's
+`morph` and `project`: one handler per kind in `app.web.tasks.TASKS`) is acknowledged: the callback gets {job, position}
 when the job is queued, or {job, error: {code, message}} when it is refused, and
 the refusal also arrives as an `error` event carrying that job id, so a page
 always knows which job a message is about.

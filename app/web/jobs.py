@@ -16,7 +16,8 @@ old job's place). A `cancel` without a job id that arrives while the client's
 `complete` is still being checked (each event runs in its own task) cancels that
 job too: it is refused at submit rather than left to run for nobody.
 
-Jobs come in kinds (`app.web.tasks.TASKS`: complete, dream, style); a job's
+Jobs come in kinds (`app.web.tasks.TASKS`: complete, dream, style, morph,
+project); a job's
 kind says how to cost, start, report and finish it, and everything else here is
 the same for every kind.
 

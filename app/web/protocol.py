@@ -7,9 +7,11 @@ client -> server
             when refused (the same error also arrives as an `error` event with that job id)
             sample: a sample id of the model; image: PNG/JPEG/WebP bytes at the
             model's size; mask: PNG bytes of the image's size, white = hole;
-            params: {steps, restarts, lambda, lr, blend, seed, fast}, all optional;
-            fast (default true): start from the model's encoder, halve the
-            candidates and stop early; false searches every step from random z
+            params: {steps, restarts, lambda, lr, blend, seed, fast, class}, all optional;
+            fast (default true): start from the model's encoder with its anchor, halve
+            the candidates, stop early and run the model's second stage; false searches
+            every step from random z; class (a conditioned model): a class number, or
+            left out to try every class
   dream     {features, layer, source, params?}   (the Lab's DeepDream)
             features: "random" or "d:MODEL" (GET /api/features lists them and their layers);
             source: {model, sample} or {image: PNG/JPEG/WebP bytes, longest side <= lab_side};

@@ -1,5 +1,5 @@
-"""The kinds of job the server runs, one table: a completion, and the Lab's dream
-and style transfer. Each kind names the socket event that asks for it, how to
+"""The kinds of job the server runs, one table: a completion, the Lab's dream and
+style transfer, and the latent lab's morph and projection. Each kind names the socket event that asks for it, how to
 check that event's payload, what a job of it costs, how to start its search,
 what a progress report and the final `done` carry. The job manager runs any
 kind the same way (queue, one job per client, cancel, time limit), and adding
