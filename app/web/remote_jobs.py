@@ -277,9 +277,9 @@ class RemoteJobManager(JobManager):
 
     def _read_costs(self):
         """Every COSTS_EVERY s: estimate jobs with what the workers present measured (until
-        one has, with the registry's own figures). Not just after an outage: the workers'
-        beats have lapsed meanwhile, and until each has beaten again the figures would be
-        those of whichever came back first."""
+        one has, with the registry's own figures). Not within two beats of an outage's
+        end: the workers' beats lapsed meanwhile, and until each has beaten again the
+        figures would be those of whichever came back first."""
         if time.monotonic() - self.recovered_at > 2 * broker.WORKER_BEAT_EVERY and self.cost_reads.due():
             table = self.queue.costs()
             if table:
