@@ -10,6 +10,10 @@
 set -euo pipefail
 RUN=$(realpath "${1:?usage: bash bench/release_faces.sh RUN_DIR [best|last]}")
 CHECKPOINT=${2:-best}
+if pgrep -f "training.train " > /dev/null; then
+  echo "release_faces: a training run is using the CPU; stop it first (the benchmarks time the fast path)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
 OUT=bench/results
