@@ -95,15 +95,16 @@ def read_state(run_dir, folder=CKPT_DIR):
     return State(state["step"], ModelConfig.from_dict(state["config"]), state.get("args", {}), state.get("metric"))
 
 
-def best_metric(run_dir, resumed_step):
+def best_metric(run_dir, resumed_step, best_from=0):
     """The metric of the run's best/ checkpoint, or None where there is none to compare
-    against: no best/, a new run (resumed_step 0), or a best past the step this run
-    resumed from (its rows were dropped: another timeline)."""
+    against: no best/, a new run (resumed_step 0), a best past the step this run
+    resumed from (its rows were dropped: another timeline), or one before `best_from`
+    (the run now wants a best from that step on)."""
     try:
         state = read_state(run_dir, BEST_DIR)
     except FileNotFoundError:
         return None
-    return state.metric if 0 < state.step <= resumed_step else None
+    return state.metric if max(1, best_from) <= state.step <= resumed_step else None
 
 
 def restore(run_dir, gan, with_optimizers=True, folder=CKPT_DIR):

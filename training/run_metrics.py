@@ -21,9 +21,10 @@ class MetricsWriter:
     and checkpoints included, the metrics themselves not), and the dataset's
     reader's metrics of the EMA G's samples from a fixed seed. It returns True
     for a row whose `reader.BEST` is the lowest so far (counting a resumed run's
-    best checkpoint), `best` being that {column: value}."""
+    best checkpoint), `best` being that {column: value}; rows before `best_from`
+    never are, and a best checkpoint before it is not counted."""
 
-    def __init__(self, gan, run_dir, every, last_step, start_step, dataset="mnist", data_dir=None):
+    def __init__(self, gan, run_dir, every, last_step, start_step, dataset="mnist", data_dir=None, best_from=0):
         if dataset not in READERS:
             raise ValueError(f"--metrics-every has no reader for {dataset}: it is for {', '.join(READERS)}")
         self.gan, self.every, self.last_step = gan, every, last_step
@@ -39,11 +40,13 @@ class MetricsWriter:
         previous = reporting.last_row(self.log.path)     # after the rows past the checkpoint are dropped
         self.seconds = previous["train_seconds"] if previous else 0.0
         self.sums, self.count, self.mark = {}, 0, time.time()
-        self.best = checkpoint.best_metric(run_dir, start_step)
+        self.best_from = best_from
+        self.best = checkpoint.best_metric(run_dir, start_step, best_from)
 
-    def _improves(self, row):
+    def _improves(self, step, row):
         column = self.reader.BEST
-        if not np.isfinite(row[column]) or (self.best and row[column] >= self.best.get(column, np.inf)):
+        if step < self.best_from or not np.isfinite(row[column]) or \
+                (self.best and row[column] >= self.best.get(column, np.inf)):
             return False
         self.best = {column: float(row[column])}
         return True
@@ -62,7 +65,7 @@ class MetricsWriter:
         self.log.write(step, row)
         self.log.flush()
         self.sums, self.count, self.mark = {}, 0, time.time()
-        return self._improves(row)
+        return self._improves(step, row)
 
     def close(self):
         self.log.close()

@@ -20,7 +20,8 @@ steps, the metrics of the EMA G's samples (MNIST: the judge's reading of 1,000,
 `training.face_features`), the mean losses and D accuracy since the last row, and
 the training seconds so far, and keeps the checkpoint of the best row so far in
 best/ (the lowest FD; for MNIST the lowest judge FD): `training.export
---checkpoint best` exports it.
+--checkpoint best` exports it. `--best-from STEP` lets only rows from STEP on into
+best/ (a model that must have seen so many images: the best of the rows past it).
 """
 import argparse
 import os
@@ -110,6 +111,8 @@ def parse_args(argv=None):
     p.add_argument("--metrics-every", type=int, default=0, metavar="N",
                    help="every N steps, write metrics of the samples to metrics.csv: MNIST the judge's reading "
                         "of 1,000, faces the Fréchet distance of 2,000 to faces64_val; 0 = off")
+    p.add_argument("--best-from", type=int, default=0, metavar="STEP",
+                   help="only rows from this step on may become best/ (an earlier best/ is not compared against)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -258,7 +261,7 @@ def train(args):
     log = reporting.RunLog(args.out, start_step=step)
     bar = None if args.quiet else keras.utils.Progbar(args.steps, interval=0.5 if sys.stdout.isatty() else 30)
     metrics = run_metrics.MetricsWriter(gan, args.out, args.metrics_every, args.steps, step, ds.name,
-                                        args.data_dir) if args.metrics_every else None
+                                        args.data_dir, args.best_from) if args.metrics_every else None
 
     saved_args = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
 

@@ -79,11 +79,13 @@ def test_a_face_run_records_the_frechet_distance_as_it_trains(tmp_path):
 @needs_shared_data
 def test_a_face_run_keeps_its_lowest_fd_step_and_exports_it(tmp_path, monkeypatch):
     """FD swings from row to row: best/ holds the checkpoint of the lowest row so far, a
-    resumed run keeps comparing against it, and `export --checkpoint best` exports it."""
+    resumed run keeps comparing against it, and `export --checkpoint best` exports it;
+    `--best-from` restricts it to the rows from a step on."""
     import json
 
     from training import checkpoint, export, train
-    swings = iter([3.0, 1.0, 2.0, 1.5, 1.2, 1.9])   # rows 1-3, 4-5 after a resume, then 6: the best is step 2
+    swings = iter([3.0, 1.0, 2.0, 1.5, 1.2, 1.9,    # rows 1-3, 4-5 after a resume, then 6: the best is step 2
+                   0.5, 1.4, 1.3])                  # rows 7-9, with --best-from 8
     monkeypatch.setattr(face_features.FaceMetrics, "distance", lambda self, images: next(swings))
     out, models = tmp_path / "run", tmp_path / "models"
     run = ["--dataset", "faces", "--data-dir", DATA_DIR, "--batch", "4", "--metrics-every", "1",
@@ -108,6 +110,11 @@ def test_a_face_run_keeps_its_lowest_fd_step_and_exports_it(tmp_path, monkeypatc
         json.dump({**stale, "step": 50}, f)
     assert train.main([*run, "--steps", "6", "--resume"]) == 0
     assert checkpoint.read_state_json(str(out), checkpoint.BEST_DIR)["step"] == 6
+    # --best-from: only rows from that step on count, and an earlier best/ is not compared against
+    assert train.main([*run, "--steps", "9", "--resume", "--best-from", "8"]) == 0
+    best = checkpoint.read_state_json(str(out), checkpoint.BEST_DIR)
+    assert best["step"] == 9 and best["metric"] == {face_features.FaceMetrics.BEST: 1.3}, \
+        "step 7's lower row is before --best-from; 1.3 beats step 8's 1.4"
 
 
 @pytest.mark.parametrize("module", ["training.face_features", "training.judge"])
