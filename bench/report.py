@@ -34,19 +34,18 @@ def machine_line(report):
 
 
 def section(title, report, body, module):
-    """A table's section: the command that reruns it and the day it ran, as the
-    report's JSON records them (`bench.output.write_json`)."""
+    """A table's section: the command that reruns it, the day it ran and, where recorded,
+    the model it scored, as the report's JSON records them (`bench.output`)."""
     command = report.get("command", f"python -m {module} ...")
-    return f"## {title}\n\nCommand: `{command}`  \nRun: {report.get('date', 'not recorded')}\n\n{body}\n"
+    model = f"{model_line(report)}\n\n" if "model_stamp" in report else ""
+    return f"## {title}\n\nCommand: `{command}`  \nRun: {report.get('date', 'not recorded')}\n\n{model}{body}\n"
 
 
 def model_line(report):
     """Which model a quality result is of, and whether it is the committed one: a result
     left from another model (a G, an encoder or a second stage since replaced) says so,
     since its figures do not describe today's."""
-    ran = report.get("model_stamp")
-    if not ran or not report.get("model"):
-        return "Model: not recorded"
+    ran = report["model_stamp"]
     line = f"Model: {describe_stamp(ran)}"
     try:
         now = model_stamp(MODELS, report["model"])
@@ -68,8 +67,7 @@ def quality_sections():
     for path in sorted(glob.glob(os.path.join(RESULTS, "quality_*.json"))):
         report = load(os.path.basename(path))
         title = f"Quality: {report['model']} on {report['data']} ({report.get('limit')} images)"
-        body = f"{model_line(report)}\n\n{inpaint_quality.markdown_table(report['results'])}"
-        out.append(section(title, report, body, "bench.inpaint_quality"))
+        out.append(section(title, report, inpaint_quality.markdown_table(report["results"]), "bench.inpaint_quality"))
     return out
 
 
@@ -79,7 +77,7 @@ def time_to_quality_sections():
     for path in sorted(glob.glob(os.path.join(RESULTS, "ttq_*.json"))):
         report = load(os.path.basename(path))
         title = f"Time to quality: {report['model']} on {report['data']} ({report.get('limit')} images)"
-        body = f"{model_line(report)}\n\n{inpaint_quality.markdown_table(report['results'])}"
+        body = inpaint_quality.markdown_table(report["results"])
         if "yeh" in report["results"] and "regen-fast" in report["results"]:
             for mask, yeh in report["results"]["yeh"].items():
                 fast = report["results"]["regen-fast"][mask]
@@ -108,7 +106,6 @@ def speed_section():
             f"Limit: {report['limit_sample_it_per_s']:.0f} sample-it/s.\n\n"
             + inpaint_speed.markdown_table(report)
             + f"\n\nTime to the first progress report (warm): {report['first_progress_s'] * 1000:.0f} ms.")
-    body = f"{model_line(report)}\n\n{body}"
     return [section(f"Speed: {report['model']}", report, body, "bench.inpaint_speed")]
 
 
@@ -121,7 +118,6 @@ def server_sections():
                 f"{lat['ping_ms']['p95']:.1f} ms | {lat['ping_ms']['n']} |\n"
                 f"| `complete` to first `progress` | {lat['first_progress_ms']['p50']:.0f} ms | "
                 f"{lat['first_progress_ms']['p95']:.0f} ms | {lat['first_progress_ms']['n']} |")
-        body = f"{model_line(lat)}\n\n{body}"
         out.append(section(f"Server latency ({lat['mode']})", lat, body, "bench.server_latency"))
     loads = [r for r in (load(f"load_{mode}.json") for mode in ("eventlet", "threading")) if r]
     if loads:
@@ -135,8 +131,7 @@ def server_sections():
                      f"{r['time_to_done_s']['p50']:.1f} s / {r['time_to_done_s']['p95']:.1f} s | "
                      f"{ping['p50']:.1f} / {ping['p95']:.1f} / {ping['max']:.0f} ms | "
                      f"{r['server_rss_mb']['before']:.0f} MB / {r['server_rss_mb']['after']:.0f} MB |\n")
-        body = f"{model_line(loads[0])}\n\n{body.rstrip()}"
-        out.append(section("Server under load", loads[0], body, "bench.server_load"))
+        out.append(section("Server under load", loads[0], body.rstrip(), "bench.server_load"))
     stalls = [r for r in (load(f"socket_stall_{mode}.json") for mode in ("eventlet", "threading")) if r]
     if stalls:
         body = ("A bystander pings every 20 ms while another client sends a `complete` of the largest size the "
