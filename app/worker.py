@@ -73,9 +73,11 @@ class Worker:
         from app.web import broker
         from app.web.config import Config
         from app.web.registry import Registry
+        from app.web.roster import Roster
 
         self.name = name
-        self.queue = broker.SharedQueue(broker.connect(broker_url))
+        connection = broker.connect(broker_url)
+        self.queue, self.roster = broker.SharedQueue(connection), Roster(connection)
         # write-only: what it emits reaches the web processes' clients through Redis
         self.emitter = SocketIO(message_queue=broker_url, client_manager=broker.message_queue(broker_url, True))
         self.registry = registry or Registry(models_dir, warm_up=Config.WARM_UP)
@@ -89,17 +91,17 @@ class Worker:
         """The worker is present, with what its searches cost (measured at start-up): the
         web processes count it and estimate (refuse or admit) jobs by its figures. Sent
         with every beat, so that a Redis that lost its data has them back within one."""
-        self.queue.worker_beat(self.name, self.costs)
+        self.roster.beat(self.name, self.costs)
 
     @contextlib.contextmanager
     def presence(self):
         """The worker's beat, from its first before any job for as long as the `with`
         block runs (a whole Celery worker's life); on leaving, the beat stops and then
-        the worker withdraws from the queue with its figures (in that order: a late
+        the worker withdraws from the roster with its figures (in that order: a late
         beat would bring it back)."""
-        from app.web import broker
+        from app.web.roster import WORKER_BEAT_EVERY
         try:
-            with Beat(self.beat, broker.WORKER_BEAT_EVERY, f"presence-{self.name}"):
+            with Beat(self.beat, WORKER_BEAT_EVERY, f"presence-{self.name}"):
                 yield self
         finally:
             self.withdraw()
@@ -107,7 +109,7 @@ class Worker:
     def withdraw(self):
         import redis
         try:
-            self.queue.withdraw(self.name)
+            self.roster.withdraw(self.name)
         except redis.RedisError:
             pass   # the queue is down: the web processes drop it once it has been silent for WORKER_TTL
 

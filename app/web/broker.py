@@ -16,12 +16,9 @@ job is here:
                            terminal event to its client, so no job ends twice or silently
     regen:web:NAME         a web process's heartbeat: a job whose web process has
                            gone is never run (its client went with it)
-    regen:workers          sorted set: worker name -> its last presence beat; a worker
-                           silent for WORKER_TTL has gone (killed, or its machine lost)
-    regen:costs            hash: worker name -> JSON {job kind:model or features -> the
-                           cost it measured at start-up}; web processes estimate jobs
-                           with the largest figures of the workers still present
-                           (`SharedQueue.costs`); a gone worker's figures are dropped
+
+The roster of workers (who is present, and what their searches cost) is beside it,
+in `app.web.roster`.
 
 No Flask here: the worker imports this too.
 """
@@ -33,15 +30,12 @@ import redis
 
 PREFIX = "regen:"
 WAITING, RUNNING, COST = PREFIX + "waiting", PREFIX + "running", PREFIX + "cost"
-COSTS, WORKERS = PREFIX + "costs", PREFIX + "workers"
 JOB_TTL = 6 * 3600         # seconds a job's record outlives its admission
 FINAL_TTL = 3600
 DELIVERED_TTL = 60         # seconds a final stays once its web process has sent it
 HEARTBEAT_TTL = 3.0        # a running job whose worker has not beaten for this long is lost
 OUTAGE_GRACE = 3.0         # seconds Redis may be unreachable before a job is given up (web process and worker)
 WEB_TTL = 10.0             # a web process silent for this long has gone
-WORKER_BEAT_EVERY = 5.0    # seconds between a worker's presence beats, busy or idle
-WORKER_TTL = 4 * WORKER_BEAT_EVERY   # a worker silent for this long has gone
 CONNECT_TIMEOUT = 2.0      # seconds: a queue that does not answer is "unavailable", never a hang
 VISIBILITY_TIMEOUT = 300  # seconds before Celery hands an unacknowledged job id out again
 CELERY_QUEUE = "regen"     # the Celery queue job ids travel on
@@ -182,35 +176,6 @@ end
 return swept
 """
 
-# KEYS: workers, costs; ARGV: name, its costs (JSON; '' = none). A worker's presence beat,
-# timed by Redis's clock, with its figures in the same step (never present without them).
-_WORKER_BEAT = """
-local now = redis.call('TIME')
-redis.call('ZADD', KEYS[1], now[1] + now[2] / 1e6, ARGV[1])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
-"""
-
-# KEYS: workers, costs; ARGV: ttl. Drop the workers silent for ttl seconds and their costs
-# (and costs no present worker left) -> {name, costs JSON or false, ...} of those present
-_PRESENT_WORKERS = """
-local now = redis.call('TIME')
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now[1] + now[2] / 1e6 - tonumber(ARGV[1])))
-for _, name in ipairs(gone) do
-  redis.call('ZREM', KEYS[1], name)
-  redis.call('HDEL', KEYS[2], name)
-end
-for _, name in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if not redis.call('ZSCORE', KEYS[1], name) then redis.call('HDEL', KEYS[2], name) end
-end
-local out = {}
-for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  table.insert(out, name)
-  table.insert(out, redis.call('HGET', KEYS[2], name))
-end
-return out
-"""
-
-
 @dataclasses.dataclass
 class JobState:
     """Where a job stands, as its web process polls it (times by Redis's clock)."""
@@ -286,8 +251,6 @@ class SharedQueue:
         self._cancel = client.register_script(_CANCEL)
         self._finish = client.register_script(_FINISH)
         self._sweep = client.register_script(_SWEEP)
-        self._worker_beat = client.register_script(_WORKER_BEAT)
-        self._present = client.register_script(_PRESENT_WORKERS)
 
     def admit(self, job_id, cost, fields, max_queue, max_queue_seconds, replacing=None):
         """Queue a job if the shared limits allow, in place of the client's job `replacing`
@@ -374,47 +337,6 @@ class SharedQueue:
 
     def web_heartbeat(self, name):
         self.redis.set(web_key(name), "1", px=int(WEB_TTL * 1000))
-
-    def worker_beat(self, worker, costs=None):
-        """A worker is present (it beats every few seconds for as long as it runs), with
-        what it measured, if given: {key: {field: seconds}} (`Registry.costs`)."""
-        self._worker_beat(keys=[WORKERS, COSTS], args=[worker, json.dumps(costs) if costs else ""])
-
-    def withdraw(self, worker):
-        """A worker that stops leaves, its figures with it (one that is killed is dropped
-        once it has been silent for WORKER_TTL)."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.zrem(WORKERS, worker)
-        pipe.hdel(COSTS, worker)
-        pipe.execute()
-
-    def workers(self):
-        """{name: its costs table ({} if none or malformed)} of the workers present;
-        those silent for WORKER_TTL are dropped here, with their figures."""
-        flat = self._present(keys=[WORKERS, COSTS], args=[WORKER_TTL])
-        present = {}
-        for name, text in zip(flat[::2], flat[1::2]):
-            try:
-                table = json.loads(text) if text else {}
-            except ValueError:
-                table = {}
-            present[name.decode()] = table if isinstance(table, dict) else {}
-        return present
-
-    def costs(self):
-        """{key: {field: seconds}}: the figures of the workers present (`workers()`), each
-        field the largest any of them measured, so that no job is admitted on a faster
-        worker's times than the one that may run it. Malformed entries are skipped."""
-        merged = {}
-        for table in self.workers().values():
-            for key, fields in table.items():
-                if not isinstance(fields, dict):
-                    continue
-                for name, value in fields.items():
-                    if isinstance(value, (int, float)) and not isinstance(value, bool):
-                        kept = merged.setdefault(key, {})
-                        kept[name] = max(kept.get(name, value), value)
-        return merged
 
     def counts(self):
         pipe = self.redis.pipeline(transaction=False)

@@ -170,7 +170,7 @@ class Registry:
 
     def use_costs(self, table):
         """Estimate jobs with these measured costs (a `costs()` table, e.g. the workers'
-        through `broker.SharedQueue.costs`); keys this registry does not hold are kept
+        through `roster.Roster.costs`); keys this registry does not hold are kept
         for a Lab network built later, and malformed entries are ignored."""
         self._published = dict(table)
         for name, entry in self.entries.items():

@@ -29,6 +29,7 @@ import redis
 from app.web import broker
 from app.web.jobs import JobManager, Refused
 from app.web.protocol import ERROR_CODES, EVENTS
+from app.web.roster import WORKER_BEAT_EVERY, Roster
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class RemoteJobManager(JobManager):
         limits.pop("workers", None)
         super().__init__(socketio, registry, workers=0, **limits)
         self.broker_url, self.poll = broker_url, poll
-        self.queue = broker.SharedQueue(broker.connect(broker_url))
+        connection = broker.connect(broker_url)
+        self.queue, self.roster = broker.SharedQueue(connection), Roster(connection)
         self.celery = broker.celery_app(broker_url)
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.tracked = {}        # job id -> Job admitted here and not yet ended
@@ -93,7 +95,7 @@ class RemoteJobManager(JobManager):
 
     def stats(self):
         try:
-            shared = {**self.queue.counts(), "workers": len(self.queue.workers())}
+            shared = {**self.queue.counts(), "workers": len(self.roster.present())}
         except redis.RedisError:
             shared = {"waiting": None, "running": None, "workers": None}
         with self.lock:
@@ -280,8 +282,8 @@ class RemoteJobManager(JobManager):
         one has, with the registry's own figures). Not within two beats of an outage's
         end: the workers' beats lapsed meanwhile, and until each has beaten again the
         figures would be those of whichever came back first."""
-        if time.monotonic() - self.recovered_at > 2 * broker.WORKER_BEAT_EVERY and self.cost_reads.due():
-            table = self.queue.costs()
+        if time.monotonic() - self.recovered_at > 2 * WORKER_BEAT_EVERY and self.cost_reads.due():
+            table = self.roster.costs()
             if table:
                 self.registry.use_costs(table)
 

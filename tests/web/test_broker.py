@@ -119,35 +119,3 @@ def test_a_job_whose_web_process_has_gone_is_not_run(queue):
 def test_payloads_keep_their_bytes():
     payload = {"model": "m", "mask": b"\x89PNG\x00\xff", "params": {"steps": 3}, "list": [b"a", 1]}
     assert broker.decode_payload(broker.encode_payload(payload)) == payload
-
-
-def test_jobs_are_estimated_with_the_slowest_workers_costs(queue):
-    assert queue.costs() == {}
-    queue.worker_beat("fast", {"complete:faces": {"fixed": 0.004, "per_candidate": 0.002},
-                                 "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}})
-    queue.worker_beat("slow", {"complete:faces": {"fixed": 0.009, "per_candidate": 0.001}})
-    for name, text in {"broken": "not json", "list": "[1, 2]", "shapes": '{"complete:faces": 3, "x": {"fixed": "slow"}}'}.items():
-        queue.worker_beat(name)
-        queue.redis.hset(broker.COSTS, name, text)
-    assert queue.costs() == {"complete:faces": {"fixed": 0.009, "per_candidate": 0.002},
-                             "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}}
-    queue.worker_beat("slow", {"complete:faces": {"fixed": 0.001, "per_candidate": 0.001}})
-    assert queue.costs()["complete:faces"]["fixed"] == 0.004, "a worker's new figures replace its old ones"
-    queue.withdraw("fast")
-    assert queue.costs()["complete:faces"] == {"fixed": 0.001, "per_candidate": 0.001}
-    assert "fast" not in queue.workers()
-
-
-def test_a_silent_worker_and_its_costs_drop_out(queue):
-    queue.worker_beat("killed", {"complete:faces": {"fixed": 5.0, "per_candidate": 1.0}})
-    queue.worker_beat("alive", {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}})
-    queue.worker_beat("idle")
-    queue.redis.hset(broker.COSTS, "never-beat", '{"complete:faces": {"fixed": 9.0}}')
-    assert set(queue.workers()) == {"killed", "alive", "idle"}
-    assert queue.costs()["complete:faces"]["fixed"] == 5.0
-    # "killed" last beat just over WORKER_TTL ago (by Redis's clock), "alive" just under
-    now = float(queue.redis.time()[0])
-    queue.redis.zadd(broker.WORKERS, {"killed": now - broker.WORKER_TTL - 1, "alive": now - broker.WORKER_TTL + 2})
-    assert queue.workers() == {"alive": {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}}, "idle": {}}
-    assert queue.costs() == {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}}
-    assert set(queue.redis.hkeys(broker.COSTS)) == {b"alive"}, "the gone worker's figures are deleted, not kept"

@@ -99,6 +99,7 @@ def test_clients_on_both_web_processes_are_served_at_once_by_either_worker(clust
 
 def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(cluster):
     from app.web import broker, remote_jobs  # noqa: PLC0415 (imports redis, which only this mode needs)
+    from app.web.roster import Roster  # noqa: PLC0415
     for web in cluster.webs:
         text = read_text(web.log)
         assert "listed model tiny" in text and "loaded model" not in text, "no search in a web process"
@@ -109,11 +110,11 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
     finally:
         client.close()
     assert workers_present(cluster.webs[0].url) == 2
-    queue = broker.SharedQueue(broker.connect(cluster.redis.url))
-    costs = queue.costs()
+    workers = Roster(broker.connect(cluster.redis.url))
+    costs = workers.costs()
     assert costs["complete:tiny"]["fixed"] > 0 and costs["complete:tiny-gray"]["per_candidate"] > 0
     # a (made-up) slow worker's figures: a 40-step search would now take minutes, so it is refused
-    queue.worker_beat("slow", {"complete:tiny": {"fixed": 5.0, "per_candidate": 1.0}})
+    workers.beat("slow", {"complete:tiny": {"fixed": 5.0, "per_candidate": 1.0}})
     client = Client(cluster.webs[0].url)
     try:
         deadline = time.monotonic() + 3 * remote_jobs.COSTS_EVERY
@@ -121,7 +122,7 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
             assert time.monotonic() < deadline, f"the web process never read the slow worker's costs: {ack}"
             client.end()
             time.sleep(0.5)
-        queue.withdraw("slow")
+        workers.withdraw("slow")
         deadline = time.monotonic() + 3 * remote_jobs.COSTS_EVERY
         while "error" in (ack := client.submit(SHORT)):
             assert time.monotonic() < deadline, f"the web process kept the slow worker's costs: {ack}"
@@ -251,14 +252,14 @@ def test_a_killed_worker_ends_its_job_with_worker_lost_and_the_other_goes_on(clu
         assert not any(worker_lines(cluster, rf"job {ack['job']} (done|cancelled)").values()), \
             "the lost job was not run again"
         # the killed worker, silent since, drops out of the count and the estimates
-        from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
-        queue = broker.SharedQueue(broker.connect(cluster.redis.url))
-        deadline = killed + broker.WORKER_TTL + 2 * broker.WORKER_BEAT_EVERY
+        from app.web import broker, roster  # noqa: PLC0415 (imports redis, which only this mode needs)
+        deadline = killed + roster.WORKER_TTL + 2 * roster.WORKER_BEAT_EVERY
         while workers_present(cluster.webs[0].url) != 1:
             assert time.monotonic() < deadline, "the killed worker is still counted"
             time.sleep(0.5)
-        assert list(queue.workers()) == [w.name for w in cluster.workers if w is not victim]
-        assert time.monotonic() - killed > broker.WORKER_TTL - broker.WORKER_BEAT_EVERY, "not before it fell silent"
+        assert list(roster.Roster(broker.connect(cluster.redis.url)).present()) == \
+            [w.name for w in cluster.workers if w is not victim]
+        assert time.monotonic() - killed > roster.WORKER_TTL - roster.WORKER_BEAT_EVERY, "not before it fell silent"
     finally:
         c.close()
 
@@ -287,9 +288,9 @@ def test_a_redis_outage_says_unavailable_and_the_web_processes_recover(cluster):
         name, done = c.end(90)
         assert name == EVENTS["DONE"] and done["job"] == ack["job"]
         # the worker left is counted again, with its figures, once it has beaten into the emptied Redis
-        from app.web import broker  # noqa: PLC0415 (imports redis, which only this mode needs)
-        deadline = time.monotonic() + 3 * broker.WORKER_BEAT_EVERY
-        while workers_present(cluster.webs[0].url) != 1 or not broker.SharedQueue(broker.connect(cluster.redis.url)).costs():
+        from app.web import broker, roster  # noqa: PLC0415 (imports redis, which only this mode needs)
+        deadline = time.monotonic() + 3 * roster.WORKER_BEAT_EVERY
+        while workers_present(cluster.webs[0].url) != 1 or not roster.Roster(broker.connect(cluster.redis.url)).costs():
             assert time.monotonic() < deadline, "the worker left never came back to the emptied queue"
             time.sleep(0.5)
     finally:
