@@ -1,8 +1,8 @@
 """A worker of the distributed mode: `REGEN_BROKER=redis://HOST:6379/0 python -m app.worker`.
 
 Loads every model once (REGEN_MODELS, as the server does), times its searches and
-the Lab's (tens of seconds) and leaves those costs in the queue for the web
-processes' estimates, then runs one job at a time from the shared queue: a Celery
+the Lab's (tens of seconds) and leaves those costs in the roster of workers
+(`app.web.roster`) for the web processes' estimates, then runs one job at a time from the shared queue: a Celery
 worker with the solo pool, so the models, TensorFlow and the job share one process
 and a SIGKILL takes them down together.
 For each job it claims the job (`app.web.broker.SharedQueue.claim`: a job that
@@ -111,7 +111,7 @@ class Worker:
         try:
             self.roster.withdraw(self.name)
         except redis.RedisError:
-            pass   # the queue is down: the web processes drop it once it has been silent for WORKER_TTL
+            pass   # Redis is down: the web processes drop it once it has been silent for roster.WORKER_TTL
 
     def run(self, job_id):
         """Claim and run one job to its one terminal event (if it is still to run)."""

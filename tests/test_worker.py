@@ -48,4 +48,4 @@ def test_a_worker_beats_with_its_costs_and_withdraws_after_its_last_beat():
     with worker(roster).presence():
         pass
     assert roster.calls == [("beat", "w1", {"complete:faces": {"fixed": 0.01, "per_candidate": 0.002}}),
-                           ("withdraw", "w1")], "a beat after the withdrawal would bring a stopped worker back"
+                            ("withdraw", "w1")], "a beat after the withdrawal would bring a stopped worker back"

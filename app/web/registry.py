@@ -4,8 +4,8 @@ A registry built with engines=False is a catalog: the manifests, the samples and
 (the instant latent requests, a batch of G each, are answered where they arrive), with
 no encoder or search, and nothing traced or timed. The distributed mode's web processes
 use one, since their jobs run on workers; they estimate jobs with the costs the workers
-measured (`Registry.costs`, published through `app.web.broker`, applied with
-`use_costs`). The Lab's feature networks (a D each) are still built here on first use
+measured (`Registry.costs`, published through the roster of workers, `app.web.roster`,
+applied with `use_costs`). The Lab's feature networks (a D each) are still built here on first use
 (the page lists their layers, and requests are checked against them)."""
 import dataclasses
 import logging

@@ -26,10 +26,9 @@ import uuid
 
 import redis
 
-from app.web import broker
+from app.web import broker, roster
 from app.web.jobs import JobManager, Refused
 from app.web.protocol import ERROR_CODES, EVENTS
-from app.web.roster import WORKER_BEAT_EVERY, Roster
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class RemoteJobManager(JobManager):
         super().__init__(socketio, registry, workers=0, **limits)
         self.broker_url, self.poll = broker_url, poll
         connection = broker.connect(broker_url)
-        self.queue, self.roster = broker.SharedQueue(connection), Roster(connection)
+        self.queue, self.roster = broker.SharedQueue(connection), roster.Roster(connection)
         self.celery = broker.celery_app(broker_url)
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.tracked = {}        # job id -> Job admitted here and not yet ended
@@ -282,7 +281,7 @@ class RemoteJobManager(JobManager):
         one has, with the registry's own figures). Not within two beats of an outage's
         end: the workers' beats lapsed meanwhile, and until each has beaten again the
         figures would be those of whichever came back first."""
-        if time.monotonic() - self.recovered_at > 2 * WORKER_BEAT_EVERY and self.cost_reads.due():
+        if time.monotonic() - self.recovered_at > 2 * roster.WORKER_BEAT_EVERY and self.cost_reads.due():
             table = self.roster.costs()
             if table:
                 self.registry.use_costs(table)

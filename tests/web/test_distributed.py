@@ -98,8 +98,7 @@ def test_clients_on_both_web_processes_are_served_at_once_by_either_worker(clust
 
 
 def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(cluster):
-    from app.web import broker, remote_jobs  # noqa: PLC0415 (imports redis, which only this mode needs)
-    from app.web.roster import Roster  # noqa: PLC0415
+    from app.web import broker, remote_jobs, roster  # noqa: PLC0415 (imports redis, which only this mode needs)
     for web in cluster.webs:
         text = read_text(web.log)
         assert "listed model tiny" in text and "loaded model" not in text, "no search in a web process"
@@ -110,7 +109,7 @@ def test_web_processes_list_the_models_and_estimate_with_the_workers_costs(clust
     finally:
         client.close()
     assert workers_present(cluster.webs[0].url) == 2
-    workers = Roster(broker.connect(cluster.redis.url))
+    workers = roster.Roster(broker.connect(cluster.redis.url))
     costs = workers.costs()
     assert costs["complete:tiny"]["fixed"] > 0 and costs["complete:tiny-gray"]["per_candidate"] > 0
     # a (made-up) slow worker's figures: a 40-step search would now take minutes, so it is refused

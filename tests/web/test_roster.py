@@ -23,7 +23,7 @@ def roster():
 def test_jobs_are_estimated_with_the_slowest_workers_costs(roster):
     assert roster.costs() == {}
     roster.beat("fast", {"complete:faces": {"fixed": 0.004, "per_candidate": 0.002},
-                  "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}})
+                          "dream:random": {"fixed": 0.01, "per_pixel": 1e-6}})
     roster.beat("slow", {"complete:faces": {"fixed": 0.009, "per_candidate": 0.001}})
     for name, text in {"broken": "not json", "list": "[1, 2]", "shapes": '{"complete:faces": 3, "x": {"fixed": "slow"}}'}.items():
         roster.beat(name)
