@@ -24,6 +24,7 @@ from bench.server import InOrderClient, job_payload, running_server
 from bench.output import command_line, model_stamp, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LONG_JOB_STEPS = 1000   # the job the pings run beside; 5,000 steps outgrew the cost limit with the 4-layer D
 
 
 def first_progress_times(url, job, repeats):
@@ -49,17 +50,17 @@ def first_progress_times(url, job, repeats):
 
 def pings_during_job(url, job, pings, interval=0.05):
     worker, pinger = InOrderClient(), InOrderClient()
-    running, finished = threading.Event(), threading.Event()
+    running, finished, errors = threading.Event(), threading.Event(), []
     worker.on(EVENTS["PROGRESS"], lambda msg: running.set())
     worker.on(EVENTS["DONE"], lambda msg: finished.set())
-    worker.on(EVENTS["ERROR"], lambda msg: finished.set())
+    worker.on(EVENTS["ERROR"], lambda msg: (errors.append(msg), finished.set()))
     worker.connect(url, transports=["websocket"])
     pinger.connect(url, transports=["websocket"])
     rtts = []
     try:
         worker.emit(EVENTS["COMPLETE"], job)
         if not running.wait(30):
-            raise RuntimeError("the job did not start")
+            raise RuntimeError(f"the job did not start: {errors[0] if errors else 'no answer in 30 s'}")
         for _ in range(pings):
             if finished.is_set():
                 break
@@ -82,8 +83,9 @@ def run(model, size, restarts, pings, mode, repeats=10, models_dir=None):
         url = server.url
         # The first progress of a default (fast) job: the encoder's guess where there is one.
         first = first_progress_times(url, job_payload(model, size, {"restarts": restarts}), repeats)
-        # Pings during a long plain search, so that the job runs throughout.
-        rtts, ok = pings_during_job(url, job_payload(model, size, {"steps": 5000, "restarts": restarts,
+        # Pings during a long plain search, so that the job runs throughout (LONG_JOB_STEPS:
+        # about 80 s for the faces at 16 restarts, within the server's 120 s cost limit).
+        rtts, ok = pings_during_job(url, job_payload(model, size, {"steps": LONG_JOB_STEPS, "restarts": restarts,
                                                                "fast": False}), pings)
     ms = lambda xs, q: float(np.percentile(xs, q) * 1000)  # noqa: E731
     return {"model": model, "mode": mode, "restarts": restarts,
