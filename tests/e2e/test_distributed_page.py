@@ -2,8 +2,6 @@
 processes, the job run by a worker (python -m app.worker) through a real
 redis-server. A person sees the same thing as with `python wsgi.py` alone:
 the live canvas and the chart move, Stop stops, and the completion arrives."""
-import os
-import shutil
 import time
 
 import pytest
@@ -11,10 +9,9 @@ import pytest
 from bench.cluster import read_text
 from tests.e2e.helpers import fill_params, open_page, pick_sample, wait_for_results, wait_until
 from tests.e2e.test_browser import CHROMIUM, LAUNCH_ARGS, browser_or_skip, live_pixels
+from tests.web.helpers import needs_redis
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("REQUIRE_REDIS"),
-    reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)")]
+pytestmark = [pytest.mark.browser, needs_redis]
 
 
 @pytest.fixture(scope="module")

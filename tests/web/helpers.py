@@ -1,11 +1,19 @@
-"""Payload builders and event waiting for the socket tests."""
+"""Payload builders, event waiting and the Redis skip for the socket tests."""
+import os
+import shutil
 import time
 
 import numpy as np
+import pytest
 
 from app.engine import imageio
 from app.web.protocol import EVENTS
 from bench.server import job_payload
+
+# the distributed mode's tests need a real redis-server; REQUIRE_REDIS=1 makes its absence a failure
+needs_redis = pytest.mark.skipif(
+    shutil.which("redis-server") is None and not os.environ.get("REQUIRE_REDIS"),
+    reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
 
 
 def hole_png(size=16, box=(4, 12, 4, 12)):

@@ -1,16 +1,13 @@
 """The shared queue's scripts against a real Redis (Debian's redis-server): the races
 between web processes and workers are decided here, so each is tested directly."""
-import os
-import shutil
 import time
 
 import pytest
 
 from app.web import broker
+from tests.web.helpers import needs_redis
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("REQUIRE_REDIS"),
-    reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+pytestmark = needs_redis
 
 
 @pytest.fixture

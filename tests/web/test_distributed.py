@@ -3,9 +3,7 @@ web processes (python wsgi.py with REGEN_BROKER) and two workers (python -m
 app.worker), clients on python-socketio. The tests share one cluster and run in
 file order: the last two take a worker and then Redis away."""
 import json
-import os
 import re
-import shutil
 import threading
 import time
 import urllib.request
@@ -15,12 +13,10 @@ import pytest
 from app.web.protocol import ERROR_CODES, EVENTS
 from bench.cluster import read_text
 from bench.server import InOrderClient
-from tests.web.helpers import complete_payload
+from tests.web.helpers import complete_payload, needs_redis
 from tests.web.test_real_server import Recorder
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("REQUIRE_REDIS"),
-    reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+pytestmark = needs_redis
 
 LIMITS = {"REGEN_MAX_QUEUE": 6, "REGEN_MAX_JOBS_PER_ADDRESS": 1000, "REGEN_COMPLETE_RATE": "100000/60",
           "REGEN_MAX_CONNECTIONS_PER_ADDRESS": 1000, "REGEN_MAX_QUEUE_SECONDS": 100000, "REGEN_JOB_TIME_LIMIT": 60}

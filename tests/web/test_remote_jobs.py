@@ -1,8 +1,6 @@
 """The web process's watcher in the distributed mode, one situation at a time: a real
 Redis (Debian's redis-server), a RemoteJobManager with a recording socket, and the
 shared state set up by hand (no Celery, no worker)."""
-import os
-import shutil
 import time
 import types
 
@@ -11,10 +9,9 @@ import pytest
 from app.web import broker
 from app.web.jobs import Job
 from app.web.protocol import ERROR_CODES, EVENTS
+from tests.web.helpers import needs_redis
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("REQUIRE_REDIS"),
-    reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+pytestmark = needs_redis
 
 
 class Socket:

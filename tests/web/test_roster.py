@@ -1,16 +1,13 @@
 """The roster of workers (app/web/roster.py) against a real Redis: who is present and
 which figures the web processes estimate jobs with."""
-import os
-import shutil
 
 import pytest
 
 from app.web import broker
 from app.web.roster import COSTS, WORKER_TTL, WORKERS, Roster
+from tests.web.helpers import needs_redis
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None and not os.environ.get("REQUIRE_REDIS"),
-    reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+pytestmark = needs_redis
 
 
 @pytest.fixture
